@@ -85,6 +85,34 @@ class ManualClock:
             self._elapsed += seconds
 
 
-def clock_for_scale(time_scale: float) -> Clock:
-    """The system clock at scale 1, else a scaled clock starting now."""
-    return SystemClock() if time_scale == 1 else ScaledClock(time_scale)
+_SHARED: dict[float, Clock] = {}
+_SHARED_LOCK = threading.Lock()
+_OVERRIDE: list[Clock] = []
+
+
+def shared_clock(time_scale: float = 1.0) -> Clock:
+    """The process's clock for a time scale: the system clock at 1, else one scaled clock shared by every caller,
+    so that the stand-in and the client agree on the time and on the quota that has built up."""
+    with _SHARED_LOCK:
+        if _OVERRIDE:
+            return _OVERRIDE[-1]
+        if time_scale not in _SHARED:
+            _SHARED[time_scale] = SystemClock() if time_scale == 1 else ScaledClock(time_scale)
+        return _SHARED[time_scale]
+
+
+class use_clock:  # noqa: N801  (a context manager, used like a function)
+    """Make `shared_clock` return this clock inside the block: how a simulation in this process (the demo's
+    stand-in, a test's manual clock) puts the flows on its time."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def __enter__(self) -> Clock:
+        with _SHARED_LOCK:
+            _OVERRIDE.append(self.clock)
+        return self.clock
+
+    def __exit__(self, *exc: object) -> None:
+        with _SHARED_LOCK:
+            _OVERRIDE.remove(self.clock)

@@ -14,6 +14,11 @@ class ConfigError(SellerreachError):
 class RetriableError(SellerreachError):
     """Worth another try later: 429, 5xx, time-outs, dropped connections."""
 
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
 
 class FatalError(SellerreachError):
     """Retrying will not help: authorisation refused or another 4xx. Carries Amazon's error code and message."""

@@ -1,0 +1,51 @@
+"""refresh_tokens (every 30 minutes): exchange each account's refresh token; detect revoked authorisations.
+
+A revoked account is marked needs_reauth, audit-logged, logged as an error and announced with the Prefect event
+`sellerreach.account.needs-reauth`; the other accounts go on.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+from prefect.futures import wait
+
+from sellerreach.accounts import NEEDS_REAUTH, register_accounts
+from sellerreach.clock import shared_clock
+from sellerreach.settings import load_settings
+from tasks.amazon import authorise_account
+from tasks.warehouse import engine_for, prepare_warehouse
+
+ACTOR = "flow:refresh_tokens"
+
+
+@flow(name="refresh_tokens")
+def refresh_tokens(config_path: str | None = None, account: str | None = None) -> list[dict]:
+    """Check every configured account (or only `account`); returns each account's authorisation state."""
+    settings = load_settings(config_path)
+    clock = shared_clock(settings.time_scale)
+    accounts = [settings.account(account)] if account else list(settings.accounts)
+    prepare_warehouse(settings.warehouse_url)
+    register_accounts(engine_for(settings.warehouse_url), settings, clock.now())
+    futures = [authorise_account.submit(settings.warehouse_url, a, clock, ACTOR) for a in accounts]
+    wait(futures)
+    summary: list[dict] = []
+    failed: list[str] = []
+    for acc, future in zip(accounts, futures, strict=True):
+        if future.state.is_completed():
+            check = future.result()
+            expires = check.access_token_expires_at
+            summary.append(
+                {"account_id": acc.account_id, "status": check.status,
+                 "access_token_expires_at": expires.isoformat() if expires else None}
+            )
+        else:
+            failed.append(acc.account_id)
+            summary.append({"account_id": acc.account_id, "status": "error", "access_token_expires_at": None})
+    create_table_artifact(key="refresh-tokens", table=summary, description="Authorisation state per account")
+    revoked = [row["account_id"] for row in summary if row["status"] == NEEDS_REAUTH]
+    if revoked:
+        get_run_logger().error("Accounts needing re-authorisation: %s", ", ".join(revoked))
+    if failed:
+        raise RuntimeError(f"token exchange failed for {', '.join(failed)}; see the task logs")
+    return summary

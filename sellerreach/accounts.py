@@ -1,0 +1,68 @@
+"""Seller accounts: an SP-API client per configured account, and what we know of its authorisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from sellerreach.amazon.client import SpApiClient
+from sellerreach.amazon.lwa import LwaCredentials
+from sellerreach.clock import Clock
+from sellerreach.errors import AuthorizationRevoked
+from sellerreach.secrets import resolve_secret
+from sellerreach.settings import AccountConfig, Settings
+from sellerreach.warehouse import record_authorisation, upsert_accounts
+
+AUTHORISED = "authorised"
+NEEDS_REAUTH = "needs_reauth"
+
+
+def build_client(account: AccountConfig, clock: Clock) -> SpApiClient:
+    """A client for one account; resolves its secret references (ConfigError when one is missing)."""
+    credentials = LwaCredentials(
+        client_id=resolve_secret(account.client_id),
+        client_secret=resolve_secret(account.client_secret),
+        refresh_token=resolve_secret(account.refresh_token),
+    )
+    return SpApiClient(
+        account_id=account.account_id,
+        endpoint=account.endpoint,
+        lwa_endpoint=account.lwa_endpoint,
+        credentials=credentials,
+        clock=clock,
+    )
+
+
+def register_accounts(engine: Engine, settings: Settings, now: datetime) -> None:
+    with engine.begin() as conn:
+        upsert_accounts(conn, ((a.account_id, a.region, a.marketplace_ids) for a in settings.accounts), now)
+
+
+@dataclass(frozen=True)
+class AuthCheck:
+    account_id: str
+    status: str  # authorised or needs_reauth
+    access_token_expires_at: datetime | None
+    error: str | None
+    status_changed: bool
+
+
+def check_authorisation(engine: Engine, client: SpApiClient, *, actor: str) -> AuthCheck:
+    """Exchange the account's refresh token. `invalid_grant` marks the account needs_reauth (audit-logged) and
+    is returned, not raised, so the caller can go on with the other accounts; other errors propagate."""
+    now = client.clock.now()
+    try:
+        expires_at = client.access_token_expires_at()
+    except AuthorizationRevoked as exc:
+        with engine.begin() as conn:
+            changed = record_authorisation(
+                conn, client.account_id, status=NEEDS_REAUTH, now=now, actor=actor, error=str(exc)
+            )
+        return AuthCheck(client.account_id, NEEDS_REAUTH, None, str(exc), changed)
+    with engine.begin() as conn:
+        changed = record_authorisation(
+            conn, client.account_id, status=AUTHORISED, now=now, actor=actor, access_token_expires_at=expires_at
+        )
+    return AuthCheck(client.account_id, AUTHORISED, expires_at, None, changed)

@@ -1,0 +1,283 @@
+"""The `sellerreach` command: thin typer commands that parse options and call one flow or one function.
+
+Flows are imported inside the commands that run them (sellerreach/ itself never imports Prefect), and Prefect's
+telemetry is off unless the user turned it on.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sellerreach.errors import SellerreachError
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    help="sellerreach: the buyer-communication back office of Amazon sellers.\n\n"
+    "Quick start: `sellerreach demo` runs everything against the local SP-API stand-in.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_show_locals=False,  # locals may hold tokens
+)
+db_app = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="TOML config file. Default: $SELLERREACH_CONFIG, else ./sellerreach.toml, else the demo defaults.",
+    ),
+]
+AccountOption = Annotated[str | None, typer.Option("--account", "-a", help="Only this account id.")]
+
+
+@contextmanager
+def _clear_errors():
+    """Our own errors are for people: print the message, not a traceback, and exit 2."""
+    try:
+        yield
+    except SellerreachError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _parse_time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 time; example: 2026-11-01 or 2026-11-01T06:00:00Z", param_hint=option
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the example config.")] = Path("sellerreach.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example configuration to edit.
+
+    Example: `sellerreach init && $EDITOR sellerreach.toml`
+    """
+    from sellerreach.settings import example_config
+
+    if path.exists() and not force:
+        err_console.print(f"[bold red]error:[/] {path} exists; pass --force to overwrite it")
+        raise typer.Exit(2)
+    path.write_text(example_config(), encoding="utf-8")
+    console.print(f"Wrote {path}. Edit the accounts, then run `sellerreach refresh-tokens --config {path}`.")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create or upgrade the warehouse tables (flows also do this on an empty warehouse).
+
+    Example: `SELLERREACH_WAREHOUSE_URL=postgresql+psycopg://etl@db/warehouse sellerreach db upgrade`
+    """
+    from sellerreach.settings import load_settings
+    from sellerreach.warehouse import create_warehouse_engine, ensure_schema
+
+    with _clear_errors():
+        settings = load_settings(config)
+        applied = ensure_schema(create_warehouse_engine(settings.warehouse_url))
+    console.print("Warehouse upgraded to the newest schema." if applied else "Warehouse schema is up to date.")
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8765,
+    time_scale: Annotated[float, typer.Option(help="Virtual seconds per real second.")] = 1.0,
+    orders_per_day: Annotated[float, typer.Option(help="Orders a day per marketplace.")] = 120.0,
+    seed: Annotated[int, typer.Option(help="Seed of the generated order world.")] = 7,
+) -> None:
+    """Run the local SP-API stand-in (LWA, searchOrders, getOrder, RDT, Solicitations) in the foreground.
+
+    It serves the demo accounts acme-na and acme-eu. Their stand-in credentials are written to
+    .sellerreach/sandbox.env (they are the stand-in's own, not Amazon's).
+
+    Example: `sellerreach sandbox --time-scale 60` then, in another shell,
+    `set -a; . .sellerreach/sandbox.env; set +a; sellerreach sync-orders`
+    """
+    from sellerreach.demo import start_demo_sandbox
+
+    with _clear_errors(), start_demo_sandbox(
+        port=port, time_scale=time_scale, orders_per_day=orders_per_day, seed=seed, env_file=Path(".sellerreach/sandbox.env")
+    ) as running:
+        console.print(f"SP-API stand-in listening on {running.server.url} (time scale {time_scale}); Ctrl-C stops it.")
+        console.print("Credentials for the demo accounts: .sellerreach/sandbox.env")
+        try:
+            while True:
+                running.clock.sleep(3600 * time_scale)
+        except KeyboardInterrupt:
+            console.print("Stopped.")
+
+
+@app.command("refresh-tokens")
+def refresh_tokens_command(config: ConfigOption = None, account: AccountOption = None) -> None:
+    """Exchange each account's refresh token; mark revoked authorisations as needing re-authorisation.
+
+    Example: `sellerreach refresh-tokens --config sellerreach.toml`
+    """
+    from flows.refresh_tokens import refresh_tokens
+
+    with _clear_errors():
+        summary = refresh_tokens(config_path=config, account=account)
+    _print_rows("Authorisation", summary)
+
+
+@app.command("sync-orders")
+def sync_orders_command(
+    config: ConfigOption = None,
+    account: AccountOption = None,
+    since: Annotated[str | None, typer.Option(help="Backfill from this UTC time (with --until).")] = None,
+    until: Annotated[str | None, typer.Option(help="Backfill up to this UTC time (with --since).")] = None,
+) -> None:
+    """Sync orders incrementally (or backfill a range, which never moves the live cursor).
+
+    Examples: `sellerreach sync-orders` (hourly-style incremental run);
+    `sellerreach sync-orders --account acme-eu --since 2026-10-01 --until 2026-10-08` (backfill a week)
+    """
+    since_at, until_at = _parse_time(since, "--since"), _parse_time(until, "--until")
+    if (since_at is None) != (until_at is None):
+        raise typer.BadParameter("give both --since and --until, or neither", param_hint="--since/--until")
+    if since_at and until_at and since_at >= until_at:
+        raise typer.BadParameter("--since must be before --until", param_hint="--since/--until")
+    from flows.sync_orders import sync_orders
+
+    with _clear_errors(), order_progress():
+        summary = sync_orders(config_path=config, account=account, since=since_at, until=until_at)
+    _print_rows("Orders synced", summary, columns=SYNC_COLUMNS)
+
+
+@app.command()
+def status(config: ConfigOption = None) -> None:
+    """Show accounts and their authorisation, sync cursors and last runs, and warehouse row counts.
+
+    Example: `sellerreach status`
+    """
+    from sellerreach.settings import load_settings
+    from sellerreach.status import read_status
+    from sellerreach.warehouse import create_warehouse_engine, ensure_schema
+
+    with _clear_errors():
+        settings = load_settings(config)
+        engine = create_warehouse_engine(settings.warehouse_url)
+        ensure_schema(engine)
+        current = read_status(engine)
+    console.print(f"Config: {settings.source}")
+    print_status(current)
+
+
+@app.command()
+def demo(
+    time_scale: Annotated[float, typer.Option(help="Virtual seconds per real second.")] = 3600.0,
+    syncs: Annotated[int, typer.Option(help="Hourly syncs to run after the first one.")] = 2,
+    orders_per_day: Annotated[float, typer.Option(help="Orders a day per marketplace.")] = 40.0,
+) -> None:
+    """Run the system end to end on the embedded defaults and show what it did.
+
+    Starts the SP-API stand-in on a free port, refreshes the tokens of 2 accounts, syncs 3 marketplaces each
+    (30 days of history first, then hourly syncs in virtual time), and compares the warehouse
+    (.sellerreach/warehouse.db) with the stand-in's own record of its orders.
+
+    Example: `sellerreach demo --time-scale 3600 --syncs 2`
+    """
+    from sellerreach.demo import run_demo
+
+    with _clear_errors(), order_progress():
+        report = run_demo(time_scale=time_scale, hourly_syncs=syncs, orders_per_day=orders_per_day, console=console)
+    print_status(report.status)
+    _print_rows("Warehouse against the stand-in's ground truth", report.comparison)
+    console.print(
+        f"Stand-in served {report.requests} SP-API requests, throttled {report.throttled}; "
+        f"the client retried {report.retries} and lost none."
+    )
+
+
+SYNC_COLUMNS = ("account_id", "marketplace_id", "status", "mode", "pages", "records", "inserted", "updated",
+                "unchanged", "quarantined", "cursor_at")
+
+
+@contextmanager
+def order_progress():
+    """A live progress display of orders read per (account, marketplace), fed by sellerreach.progress."""
+    from sellerreach.order_sync import PageProgress
+    from sellerreach.progress import subscribe
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:>7.0f} orders"),
+        TimeElapsedColumn(), console=console, transient=False,
+    ) as progress:
+        bars: dict[tuple[str, str], Any] = {}
+
+        def show(event: object) -> None:
+            if isinstance(event, PageProgress):
+                key = (event.account_id, event.marketplace_id)
+                if key not in bars:
+                    bars[key] = progress.add_task(f"{event.account_id} {event.marketplace_id}", total=None)
+                progress.advance(bars[key], event.records)
+
+        unsubscribe = subscribe(show)
+        try:
+            yield
+        finally:
+            unsubscribe()
+
+
+def _print_rows(title: str, rows: list[dict], columns: tuple[str, ...] | None = None) -> None:
+    if not rows:
+        console.print(f"{title}: nothing")
+        return
+    columns = columns or tuple(rows[0])
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    console.print(table)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def print_status(current: Any) -> None:
+    _print_rows(
+        "Accounts",
+        current.accounts,
+        ("account_id", "region", "auth_status", "auth_checked_at", "access_token_expires_at"),
+    )
+    _print_rows(
+        "Sync state",
+        current.sync_state,
+        ("account_id", "marketplace_id", "stream", "cursor_at", "last_run_status", "last_run_finished_at",
+         "last_run_records"),
+    )
+    _print_rows("Orders by marketplace", current.orders_by_marketplace)
+    _print_rows("Row counts", [{"table": k, "rows": v} for k, v in current.row_counts.items()])
+
+
+if __name__ == "__main__":
+    app()

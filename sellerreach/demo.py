@@ -1,0 +1,169 @@
+"""The end-to-end demo: the stand-in, the embedded demo accounts, hourly syncs in virtual time, and a check of the
+warehouse against the stand-in's own record of its orders.
+
+The demo runs the production flows; only the endpoints (the stand-in on a free port), the credentials (the
+stand-in's, passed through environment variables like real ones) and the clock (scaled) differ.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from schemas import tables as t
+from sellerreach.clock import Clock, shared_clock, use_clock
+from sellerreach.settings import demo_config
+from sellerreach.status import WarehouseStatus
+
+DEMO_ENDPOINT = "http://127.0.0.1:8765"
+DEMO_CONFIG_PATH = Path(".sellerreach/demo.toml")
+CLIENT_ID_ENV = "SELLERREACH_DEMO_CLIENT_ID"
+CLIENT_SECRET_ENV = "SELLERREACH_DEMO_CLIENT_SECRET"
+REFRESH_TOKEN_ENV = {"acme-na": "SELLERREACH_DEMO_ACME_NA_REFRESH_TOKEN", "acme-eu": "SELLERREACH_DEMO_ACME_EU_REFRESH_TOKEN"}
+
+
+@dataclass
+class RunningSandbox:
+    server: Any  # sellerreach.sandbox.SandboxServer
+    world: Any  # sellerreach.sandbox.OrderWorld
+    clock: Clock
+    env: dict[str, str]
+
+
+def demo_credentials(environ: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, str]:
+    """The stand-in's credentials: taken from the environment when set, else made up for this run."""
+    names = [CLIENT_ID_ENV, CLIENT_SECRET_ENV, *REFRESH_TOKEN_ENV.values()]
+    return {name: environ.get(name) or f"demo-{secrets.token_hex(12)}" for name in names}
+
+
+@contextmanager
+def start_demo_sandbox(
+    *,
+    port: int = 0,
+    time_scale: float = 1.0,
+    orders_per_day: float = 120.0,
+    seed: int = 7,
+    env_file: Path | None = None,
+) -> Iterator[RunningSandbox]:
+    """Start the stand-in for the demo accounts and put its credentials into this process's environment (and
+    into `env_file`, mode 600, for other shells)."""
+    from sellerreach.sandbox import OrderWorld, SandboxServer, demo_sellers
+
+    env = demo_credentials()
+    os.environ.update(env)
+    if env_file is not None:
+        env_file.parent.mkdir(parents=True, exist_ok=True)
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
+        env_file.chmod(0o600)
+    clock = shared_clock(time_scale)
+    sellers = [
+        _with_rate(s, orders_per_day)
+        for s in demo_sellers({account: env[name] for account, name in REFRESH_TOKEN_ENV.items()})
+    ]
+    world = OrderWorld(sellers, clock, seed=seed)
+    server = SandboxServer(
+        world, clock, client_id=env[CLIENT_ID_ENV], client_secret=env[CLIENT_SECRET_ENV], port=port
+    )
+    with server:
+        yield RunningSandbox(server=server, world=world, clock=clock, env=env)
+
+
+def _with_rate(seller: Any, orders_per_day: float) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(seller, orders_per_day=orders_per_day)
+
+
+def write_demo_config(path: Path, *, endpoint: str, time_scale: float) -> Path:
+    """The embedded demo config pointed at a running stand-in and its clock's scale."""
+    text = demo_config()
+    if DEMO_ENDPOINT not in text or not re.search(r"(?m)^time_scale = ", text):
+        raise RuntimeError("the embedded demo config no longer has the endpoint and time_scale lines to adjust")
+    text = text.replace(DEMO_ENDPOINT, endpoint)
+    text = re.sub(r"(?m)^time_scale = \S+", f"time_scale = {time_scale}", text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def compare_with_ground_truth(engine: sa.Engine, world: Any, cursors: dict[tuple[str, str], Any]) -> list[dict]:
+    """Per (account, marketplace): the stand-in's orders last updated before the sync cursor, against the
+    warehouse. `missing` are orders the warehouse lacks or holds in an older version; `extra` are orders the
+    warehouse has that the stand-in does not know."""
+    rows = []
+    with engine.connect() as conn:
+        for (account_id, marketplace_id), cursor in sorted(cursors.items()):
+            truth = world.ground_truth(account_id, marketplace_id)
+            due = {order_id: updated for order_id, updated in truth.items() if cursor and updated <= cursor}
+            stored = dict(
+                conn.execute(
+                    sa.select(t.fct_orders.c.amazon_order_id, t.fct_orders.c.last_updated_at).where(
+                        t.fct_orders.c.account_id == account_id, t.fct_orders.c.marketplace_id == marketplace_id
+                    )
+                ).tuples()
+            )
+            missing = sum(1 for order_id, updated in due.items() if stored.get(order_id) != updated)
+            extra = sum(1 for order_id in stored if order_id not in truth)
+            rows.append(
+                {"account_id": account_id, "marketplace_id": marketplace_id, "stand_in_orders": len(due),
+                 "warehouse_orders": len(stored), "missing_or_stale": missing, "unknown": extra}
+            )
+    return rows
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    status: WarehouseStatus
+    comparison: list[dict]
+    requests: int
+    throttled: int
+    retries: int
+
+
+def run_demo(*, time_scale: float, hourly_syncs: int, orders_per_day: float, console: Any = None) -> DemoReport:
+    """Start the stand-in, run refresh_tokens and sync_orders (then `hourly_syncs` more hourly syncs in virtual
+    time) through the production flows, and report what landed in the warehouse."""
+    from flows.refresh_tokens import refresh_tokens
+    from flows.sync_orders import sync_orders
+    from sellerreach.settings import load_settings
+    from sellerreach.status import read_status
+    from sellerreach.warehouse import create_warehouse_engine
+
+    say = console.print if console is not None else (lambda *_: None)
+    with start_demo_sandbox(time_scale=time_scale, orders_per_day=orders_per_day) as running, use_clock(running.clock):
+        config = str(write_demo_config(DEMO_CONFIG_PATH, endpoint=running.server.url, time_scale=time_scale))
+        say(f"SP-API stand-in on {running.server.url}, one virtual hour every {3600 / time_scale:g} s; config {config}")
+        refresh_tokens(config_path=config)
+        for n in range(hourly_syncs + 1):
+            if n:
+                running.clock.sleep(3600)  # an hour of virtual time: new orders, status changes, late updates
+            say(f"Sync {n + 1} of {hourly_syncs + 1} at virtual time {running.clock.now():%Y-%m-%d %H:%M} UTC")
+            sync_orders(config_path=config)
+        settings = load_settings(config)
+        engine = create_warehouse_engine(settings.warehouse_url)
+        status = read_status(engine)
+        cursors = {
+            (row["account_id"], row["marketplace_id"]): row["cursor_at"]
+            for row in status.sync_state
+            if row["stream"] == "orders"
+        }
+        comparison = compare_with_ground_truth(engine, running.world, cursors)
+        stats = running.server.stats()
+    from tasks.amazon import client_stats
+
+    client = client_stats()
+    return DemoReport(
+        status=status,
+        comparison=comparison,
+        requests=sum(stats["requests"].values()),
+        throttled=sum(stats["throttled"].values()),
+        retries=client.retries,
+    )

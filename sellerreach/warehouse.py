@@ -1,0 +1,410 @@
+"""The warehouse: connections, schema upgrades, and the loads every flow makes.
+
+SQLite (the embedded default) and PostgreSQL are both first-class. Loads are upserts on natural keys; on
+PostgreSQL a batch goes through COPY into a temporary staging table and one INSERT ... SELECT ... ON CONFLICT, on
+SQLite through one executemany upsert, never a statement per row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from schemas import tables as t
+from sellerreach.amazon.mapping import OrderRows
+
+SYNC_SOURCE_SPAPI = "spapi"
+_ID_CHUNK = 500  # ids per IN (...) lookup: far under SQLite's and PostgreSQL's parameter limits
+
+
+def create_warehouse_engine(url: str) -> Engine:
+    """An engine for a warehouse URL; makes the folder of a SQLite file."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def ensure_schema(engine: Engine) -> bool:
+    """Bring the warehouse to the newest migration; True when something was applied."""
+    from schemas.migrations import current_revision, head_revision, upgrade
+
+    if current_revision(engine) == head_revision():
+        return False
+    upgrade(engine)
+    return True
+
+
+# -- accounts and audit -------------------------------------------------------------------------------------------
+
+
+def upsert_accounts(conn: Connection, accounts: Iterable[tuple[str, str, Sequence[str]]], now: datetime) -> None:
+    """Register configured accounts (id, region, marketplaces); their authorisation state is left alone."""
+    rows = [
+        {"account_id": a, "region": r, "marketplace_ids": list(m), "updated_at": now} for a, r, m in accounts
+    ]
+    if rows:
+        _upsert(conn, t.accounts, rows, ["account_id"], update=["region", "marketplace_ids"], only_if_changed=True)
+
+
+def record_authorisation(
+    conn: Connection,
+    account_id: str,
+    *,
+    status: str,
+    now: datetime,
+    actor: str,
+    error: str | None = None,
+    access_token_expires_at: datetime | None = None,
+) -> bool:
+    """Store an account's authorisation state; a change of status is written to the audit log.
+
+    Returns True when the status changed."""
+    before = conn.execute(
+        sa.select(t.accounts.c.auth_status).where(t.accounts.c.account_id == account_id)
+    ).scalar_one_or_none()
+    values: dict[str, Any] = {"auth_status": status, "auth_error": error, "auth_checked_at": now, "updated_at": now}
+    if access_token_expires_at is not None:
+        values["access_token_expires_at"] = access_token_expires_at
+    conn.execute(sa.update(t.accounts).where(t.accounts.c.account_id == account_id).values(**values))
+    if before == status:
+        return False
+    write_audit(
+        conn,
+        now=now,
+        actor=actor,
+        action=f"account.{status}",
+        object_type="account",
+        object_id=account_id,
+        before={"auth_status": before},
+        after={"auth_status": status},
+        detail=error,
+    )
+    return True
+
+
+def write_audit(
+    conn: Connection,
+    *,
+    now: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    detail: str | None = None,
+) -> None:
+    conn.execute(
+        sa.insert(t.audit_log).values(
+            occurred_at=now,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            before=dict(before) if before is not None else None,
+            after=dict(after) if after is not None else None,
+            detail=detail,
+        )
+    )
+
+
+# -- sync state ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncKey:
+    source: str
+    stream: str
+    account_id: str
+    marketplace_id: str
+
+    def where(self) -> sa.ColumnElement[bool]:
+        c = t.sync_state.c
+        return sa.and_(
+            c.source == self.source,
+            c.stream == self.stream,
+            c.account_id == self.account_id,
+            c.marketplace_id == self.marketplace_id,
+        )
+
+
+def read_sync_state(conn: Connection, key: SyncKey) -> Mapping[str, Any] | None:
+    row = conn.execute(sa.select(t.sync_state).where(key.where())).mappings().first()
+    return dict(row) if row else None
+
+
+def save_sync_state(conn: Connection, key: SyncKey, now: datetime, **values: Any) -> None:
+    """Insert or update the state row of one (source, stream, account, marketplace)."""
+    values["updated_at"] = now
+    if conn.execute(sa.update(t.sync_state).where(key.where()).values(**values)).rowcount == 0:
+        conn.execute(
+            sa.insert(t.sync_state).values(
+                source=key.source,
+                stream=key.stream,
+                account_id=key.account_id,
+                marketplace_id=key.marketplace_id,
+                **values,
+            )
+        )
+
+
+# -- orders -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0  # same payload as stored, or an older version than stored
+
+    def __add__(self, other: LoadCounts) -> LoadCounts:
+        return LoadCounts(
+            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+        )
+
+    @property
+    def changed(self) -> int:
+        return self.inserted + self.updated
+
+
+def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> LoadCounts:
+    """Upsert orders, their items and buyers. An order whose payload is unchanged, or older than the stored
+    version, is left as it is, so re-reading an overlap rewrites nothing."""
+    latest: dict[str, OrderRows] = {}
+    for rows in batch:  # the same order twice in one batch: keep the newest version
+        seen = latest.get(rows.amazon_order_id)
+        if seen is None or rows.order["last_updated_at"] >= seen.order["last_updated_at"]:
+            latest[rows.amazon_order_id] = rows
+    stored = _stored_versions(conn, list(latest))
+    fresh: list[OrderRows] = []
+    inserted = updated = 0
+    for order_id, rows in latest.items():
+        known = stored.get(order_id)
+        if known is None:
+            inserted += 1
+        elif known[0] != rows.raw["payload_sha256"] and rows.order["last_updated_at"] >= known[1]:
+            updated += 1
+        else:
+            continue
+        fresh.append(rows)
+    counts = LoadCounts(inserted, updated, len(batch) - inserted - updated)
+    if not fresh:
+        return counts
+
+    raw_rows = [{**r.raw, "loaded_at": now} for r in fresh]
+    order_rows = [{**r.order, "loaded_at": now} for r in fresh]
+    item_rows = [item for r in fresh for item in r.items]
+    _upsert(conn, t.raw_spapi_orders, raw_rows, ["amazon_order_id"])
+    _upsert(
+        conn,
+        t.fct_orders,
+        order_rows,
+        ["amazon_order_id"],
+        merge={"delivered_at": "keep_existing"},  # first time seen delivered wins
+    )
+    for chunk in _chunks([r.amazon_order_id for r in fresh], _ID_CHUNK):
+        conn.execute(sa.delete(t.fct_order_items).where(t.fct_order_items.c.amazon_order_id.in_(chunk)))
+    _insert(conn, t.fct_order_items, item_rows)
+    buyers = _merge_buyers(r.buyer for r in fresh if r.buyer)
+    if buyers:
+        _upsert(
+            conn,
+            t.dim_buyers,
+            buyers,
+            ["buyer_id"],
+            merge={"first_order_at": "min", "last_order_at": "max", "is_business_buyer": "or"},
+        )
+    return counts
+
+
+def _stored_versions(conn: Connection, order_ids: list[str]) -> dict[str, tuple[str, datetime]]:
+    raw = t.raw_spapi_orders.c
+    stored: dict[str, tuple[str, datetime]] = {}
+    for chunk in _chunks(order_ids, _ID_CHUNK):
+        for order_id, sha, updated in conn.execute(
+            sa.select(raw.amazon_order_id, raw.payload_sha256, raw.last_updated_at).where(
+                raw.amazon_order_id.in_(chunk)
+            )
+        ):
+            stored[order_id] = (sha, updated)
+    return stored
+
+
+def _merge_buyers(buyers: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for buyer in buyers:
+        seen = merged.get(buyer["buyer_id"])
+        if seen is None:
+            merged[buyer["buyer_id"]] = dict(buyer)
+            continue
+        newer = buyer["last_order_at"] >= seen["last_order_at"]
+        combined = dict(buyer) if newer else seen
+        combined["first_order_at"] = min(seen["first_order_at"], buyer["first_order_at"])
+        combined["last_order_at"] = max(seen["last_order_at"], buyer["last_order_at"])
+        combined["is_business_buyer"] = bool(seen["is_business_buyer"] or buyer["is_business_buyer"])
+        merged[buyer["buyer_id"]] = combined
+    return list(merged.values())
+
+
+# -- quarantine ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuarantinedRecord:
+    source: str
+    stream: str
+    account_id: str | None
+    marketplace_id: str | None
+    record_key: str | None
+    reason: str
+    raw_payload: str  # the JSON text as received
+
+
+def quarantine(conn: Connection, records: Sequence[QuarantinedRecord], now: datetime) -> int:
+    """Keep bad records with their raw JSON and the reason; the same payload is kept once. Returns new rows."""
+    rows = {}
+    for record in records:
+        sha = hashlib.sha256(record.raw_payload.encode("utf-8")).hexdigest()
+        rows[(record.source, record.stream, sha)] = {
+            "source": record.source,
+            "stream": record.stream,
+            "account_id": record.account_id,
+            "marketplace_id": record.marketplace_id,
+            "record_key": record.record_key,
+            "reason": record.reason,
+            "raw_payload": record.raw_payload,
+            "payload_sha256": sha,
+            "quarantined_at": now,
+        }
+    if not rows:
+        return 0
+    q = t.quarantine_records.c
+    known = set(
+        conn.execute(
+            sa.select(q.source, q.stream, q.payload_sha256).where(
+                q.payload_sha256.in_([key[2] for key in rows])
+            )
+        ).tuples()
+    )
+    new_rows = [row for key, row in rows.items() if key not in known]
+    _insert(conn, t.quarantine_records, new_rows)
+    return len(new_rows)
+
+
+# -- generic bulk statements -------------------------------------------------------------------------------------
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _insert(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table.name, list(rows[0]), rows, table)
+        return
+    conn.execute(sa.insert(table), list(rows))
+
+
+def _upsert(
+    conn: Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    key: Sequence[str],
+    *,
+    update: Sequence[str] | None = None,
+    merge: Mapping[str, str] | None = None,
+    only_if_changed: bool = False,
+) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE for a batch of rows with the same columns.
+
+    `update` limits the columns overwritten (default: every non-key column given); `merge` combines a column
+    with the stored value instead: keep_existing (stored value unless NULL), min, max, or (booleans)."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    merge = dict(merge or {})
+    targets = [c for c in (update if update is not None else columns) if c not in key]
+    postgres = conn.dialect.name == "postgresql"
+    stage_name = None
+    if postgres:
+        stage_name = f"stage_{table.name}_{uuid.uuid4().hex[:8]}"
+        _copy_rows(conn, stage_name, columns, rows, table, create_like=True)
+        stage = sa.table(stage_name, *(sa.column(c) for c in columns))
+        stmt = postgresql.insert(table).from_select(columns, sa.select(*(stage.c[c] for c in columns)))
+    else:
+        stmt = sqlite.insert(table)
+    excluded = stmt.excluded
+    current = table.c
+    least, greatest = (sa.func.least, sa.func.greatest) if postgres else (sa.func.min, sa.func.max)
+    set_: dict[str, Any] = {}
+    for column in targets:
+        how = merge.get(column)
+        if how is None:
+            set_[column] = excluded[column]
+        elif how == "keep_existing":
+            set_[column] = sa.func.coalesce(current[column], excluded[column])
+        elif how == "min":
+            set_[column] = least(current[column], excluded[column])
+        elif how == "max":
+            set_[column] = greatest(current[column], excluded[column])
+        elif how == "or":
+            set_[column] = sa.or_(current[column], excluded[column])
+        else:
+            raise ValueError(f"unknown merge {how!r} for {table.name}.{column}")
+    where = None
+    if only_if_changed:
+        where = sa.or_(*(current[c].is_distinct_from(excluded[c]) for c in targets))
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=set_, where=where)
+    if postgres:
+        conn.execute(stmt)
+        conn.exec_driver_sql(f'DROP TABLE "{stage_name}"')
+    else:
+        conn.execute(stmt, list(rows))
+
+
+def _copy_rows(
+    conn: Connection,
+    target: str,
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    table: sa.Table,
+    *,
+    create_like: bool = False,
+) -> None:
+    """COPY rows into `target` (a table, or a new temporary staging table shaped like `table`)."""
+    dbapi = conn.connection.dbapi_connection
+    json_columns = {c.name for c in table.columns if isinstance(c.type, sa.JSON | postgresql.JSONB)}
+    with dbapi.cursor() as cursor:
+        if create_like:
+            cursor.execute(f'CREATE TEMPORARY TABLE "{target}" (LIKE "{table.name}" INCLUDING DEFAULTS)')
+        column_list = ", ".join(f'"{c}"' for c in columns)
+        with cursor.copy(f'COPY "{target}" ({column_list}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(
+                    [json.dumps(row[c], separators=(",", ":")) if c in json_columns else row[c] for c in columns]
+                )

@@ -1,0 +1,145 @@
+"""Loads are upserts on natural keys, on SQLite and on real PostgreSQL (COPY + INSERT ... ON CONFLICT)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from schemas import tables as t
+from sellerreach.amazon.mapping import map_order
+from sellerreach.buyers import buyer_id_for
+from sellerreach.warehouse import (
+    QuarantinedRecord,
+    SyncKey,
+    create_warehouse_engine,
+    load_orders,
+    quarantine,
+    read_sync_state,
+    save_sync_state,
+)
+from tests.support.payloads import iso, order_payload
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def _rows(conn, table):
+    return [dict(r) for r in conn.execute(sa.select(table)).mappings()]
+
+
+def _snapshot(engine):
+    with engine.connect() as conn:
+        return {
+            table.name: sorted(_rows(conn, table), key=repr)
+            for table in (t.raw_spapi_orders, t.fct_orders, t.fct_order_items, t.dim_buyers)
+        }
+
+
+def test_load_then_reload_changes_nothing(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    batch = [map_order(order_payload(n), "acme-na") for n in range(250)]
+    with engine.begin() as conn:
+        counts = load_orders(conn, batch, NOW)
+    assert (counts.inserted, counts.updated, counts.unchanged) == (250, 0, 0)
+    before = _snapshot(engine)
+    with engine.begin() as conn:
+        again = load_orders(conn, batch, NOW + timedelta(hours=1))
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 250)
+    assert _snapshot(engine) == before
+    assert len(before["fct_order_items"]) == 500  # the example order has two lines
+    assert len(before["dim_buyers"]) == 250
+
+
+def test_newer_version_updates_order_and_replaces_items(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    first = order_payload(1, status="UNSHIPPED")
+    with engine.begin() as conn:
+        load_orders(conn, [map_order(first, "acme-na")], NOW)
+    newer = order_payload(1, status="SHIPPED", updated=datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    newer["orderItems"] = newer["orderItems"][:1]
+    with engine.begin() as conn:
+        counts = load_orders(conn, [map_order(newer, "acme-na")], NOW)
+    assert counts.updated == 1
+    with engine.connect() as conn:
+        order = conn.execute(sa.select(t.fct_orders)).mappings().one()
+        items = _rows(conn, t.fct_order_items)
+    assert order["order_status"] == "SHIPPED"
+    assert order["last_updated_at"] == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    assert [i["order_item_id"] for i in items] == [newer["orderItems"][0]["orderItemId"]]
+
+
+def test_an_older_version_never_overwrites_a_newer_one(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    newer = order_payload(2, status="SHIPPED", updated=datetime(2026, 11, 3, tzinfo=UTC))
+    older = order_payload(2, status="UNSHIPPED", updated=datetime(2026, 11, 2, tzinfo=UTC))
+    with engine.begin() as conn:
+        load_orders(conn, [map_order(newer, "acme-na")], NOW)
+        counts = load_orders(conn, [map_order(older, "acme-na")], NOW)
+    assert counts.unchanged == 1
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(t.fct_orders.c.order_status)).scalar_one() == "SHIPPED"
+
+
+def test_same_order_twice_in_one_batch_keeps_the_newest(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    old = order_payload(3, status="PENDING", updated=datetime(2026, 11, 2, tzinfo=UTC))
+    new = order_payload(3, status="UNSHIPPED", updated=datetime(2026, 11, 2, 1, tzinfo=UTC))
+    with engine.begin() as conn:
+        counts = load_orders(conn, [map_order(new, "acme-na"), map_order(old, "acme-na")], NOW)
+    assert counts.inserted == 1
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(t.fct_orders.c.order_status)).scalar_one() == "UNSHIPPED"
+
+
+def test_buyers_merge_first_and_last_order_and_delivered_at_is_kept(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    email = "k2m9x7q4dz5v1w8@marketplace.amazon.com"
+    early = order_payload(10, created=datetime(2026, 10, 1, tzinfo=UTC), buyer_email=email)
+    late = order_payload(11, created=datetime(2026, 11, 5, tzinfo=UTC), buyer_email=email)
+    with engine.begin() as conn:
+        load_orders(conn, [map_order(late, "acme-na")], NOW)
+        load_orders(conn, [map_order(early, "acme-na")], NOW)
+    with engine.connect() as conn:
+        buyer = conn.execute(sa.select(t.dim_buyers)).mappings().one()
+    assert buyer["buyer_id"] == buyer_id_for(email)
+    assert buyer["first_order_at"] == datetime(2026, 10, 1, tzinfo=UTC)
+    assert buyer["last_order_at"] == datetime(2026, 11, 5, tzinfo=UTC)
+
+    # the example order's packages are DELIVERED: delivered_at is the first version seen delivered, kept after
+    delivered = order_payload(12, updated=datetime(2026, 11, 3, tzinfo=UTC))
+    with engine.begin() as conn:
+        load_orders(conn, [map_order(delivered, "acme-na")], NOW)
+    later = order_payload(12, updated=datetime(2026, 11, 9, tzinfo=UTC))
+    later["lastUpdatedTime"] = iso(datetime(2026, 11, 9, tzinfo=UTC))
+    with engine.begin() as conn:
+        load_orders(conn, [map_order(later, "acme-na")], NOW)
+    with engine.connect() as conn:
+        delivered_at = conn.execute(
+            sa.select(t.fct_orders.c.delivered_at).where(t.fct_orders.c.amazon_order_id == later["orderId"])
+        ).scalar_one()
+    assert delivered_at == datetime(2026, 11, 3, tzinfo=UTC)
+
+
+def test_quarantine_keeps_each_bad_payload_once(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    record = QuarantinedRecord("spapi", "orders", "acme-na", "ATVPDKIKX0DER", "111-1111111-1111111",
+                               "orderItems[0].quantityOrdered: must be >= 1", '{"orderId": "111-1111111-1111111"}')
+    with engine.begin() as conn:
+        assert quarantine(conn, [record, record], NOW) == 1
+    with engine.begin() as conn:
+        assert quarantine(conn, [record], NOW) == 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.quarantine_records)).scalar_one() == 1
+
+
+def test_sync_state_round_trip(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    key = SyncKey("spapi", "orders", "acme-na", "ATVPDKIKX0DER")
+    with engine.begin() as conn:
+        assert read_sync_state(conn, key) is None
+        save_sync_state(conn, key, NOW, cursor_at=NOW - timedelta(minutes=2), resume_token="abc")
+        save_sync_state(conn, key, NOW, resume_token=None)
+    with engine.connect() as conn:
+        state = read_sync_state(conn, key)
+    assert state["cursor_at"] == NOW - timedelta(minutes=2)
+    assert state["resume_token"] is None
