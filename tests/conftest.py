@@ -11,14 +11,9 @@ Without PostgreSQL binaries the postgres-backed tests skip, except under CI (env
 
 from __future__ import annotations
 
-import glob
 import itertools
 import os
-import re
 import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,97 +22,22 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from schemas.migrations import upgrade
+from tests.support.postgres import postgres_bin_dir, throwaway_postgres, with_database
 
 TEMPLATE_DATABASE = "warehouse_template"
-_PG_SERVER_SETTINGS = {
-    "listen_addresses": "''",  # Unix socket only: no port to race for
-    # a throwaway server: durability buys nothing and costs most of the start-up and write time
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
-}
 _database_numbers = itertools.count(1)
-
-
-def _postgres_bin_dir() -> Path | None:
-    """The newest /usr/lib/postgresql/<version>/bin that has initdb and pg_ctl, if any."""
-    candidates = [Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
-    candidates = [d for d in candidates if (d / "pg_ctl").exists()]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda d: int(re.sub(r"\D", "", d.parent.name) or 0))
-
-
-def _as_postgres_user(argv: list[str]) -> list[str]:
-    # initdb and pg_ctl refuse to run as root
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
-
-
-def _run(argv: list[str], what: str, log_file: Path | None = None) -> None:
-    env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}  # only C locales exist on this machine kind
-    result = subprocess.run(_as_postgres_user(argv), env=env, capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        log = log_file.read_text(errors="replace") if log_file and log_file.exists() else ""
-        raise RuntimeError(f"{what} failed ({result.returncode}):\n{result.stdout}{result.stderr}{log}")
-
-
-def _wait_until_answering(url: str, timeout_s: float = 10.0) -> None:
-    engine = sa.create_engine(url, poolclass=NullPool)
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            try:
-                with engine.connect() as connection:
-                    connection.execute(sa.text("SELECT 1"))
-                return
-            except sa.exc.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-    finally:
-        engine.dispose()
-
-
-def _with_database(url: str, database: str) -> str:
-    return sa.make_url(url).set(database=database).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """Start a throwaway PostgreSQL; yield `postgresql+psycopg://postgres@/postgres?host=<socket dir>`."""
-    bin_dir = _postgres_bin_dir()
-    if bin_dir is None:
+    if postgres_bin_dir() is None:
         message = "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
         if os.environ.get("CI"):
             pytest.fail(f"{message}: CI must install them (apt-get install -y postgresql)", pytrace=False)
         pytest.skip(f"{message}: run `apt-get install -y postgresql` to run the PostgreSQL tests")
-
-    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    root = Path(tempfile.mkdtemp(prefix="sellerreach-pg-", dir=shm))
-    data_dir, socket_dir, log_file = root / "data", root / "socket", root / "postgres.log"
-    data_dir.mkdir()
-    socket_dir.mkdir()
-    if os.geteuid() == 0:
-        for path in (root, data_dir, socket_dir):
-            shutil.chown(path, "postgres", "postgres")
-    data_dir.chmod(0o700)
-
-    initdb = [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust"]
-    initdb += ["--locale=C.UTF-8", "--encoding=UTF8", "--no-sync", "--no-instructions"]
-    options = " ".join(["-k", str(socket_dir)] + [f"-c {k}={v}" for k, v in _PG_SERVER_SETTINGS.items()])
-    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-w"]
-    try:
-        _run(initdb, "initdb")
-        _run([*pg_ctl, "start", "-t", "30", "-l", str(log_file), "-o", options], "pg_ctl start", log_file)
-        url = f"postgresql+psycopg://postgres@/postgres?host={socket_dir}"
-        _wait_until_answering(url)
+    with throwaway_postgres() as url:
         yield url
-    finally:
-        if (data_dir / "postmaster.pid").exists():  # also after a start that timed out half-way
-            subprocess.run(
-                _as_postgres_user([*pg_ctl, "stop", "-m", "immediate"]), capture_output=True, timeout=60
-            )
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +54,7 @@ def _postgres_template(postgres_server: str, _postgres_admin: sa.Engine) -> str:
     with _postgres_admin.connect() as connection:
         connection.execute(sa.text(f"CREATE DATABASE {TEMPLATE_DATABASE}"))
     # NullPool: CREATE DATABASE ... TEMPLATE refuses while anyone is connected to the template
-    engine = sa.create_engine(_with_database(postgres_server, TEMPLATE_DATABASE), poolclass=NullPool)
+    engine = sa.create_engine(with_database(postgres_server, TEMPLATE_DATABASE), poolclass=NullPool)
     try:
         upgrade(engine)
     finally:
@@ -151,7 +71,7 @@ def pg_url(postgres_server: str, _postgres_admin: sa.Engine, _postgres_template:
         connection.execute(
             sa.text(f"CREATE DATABASE {database} TEMPLATE {_postgres_template} STRATEGY FILE_COPY")
         )
-    yield _with_database(postgres_server, database)
+    yield with_database(postgres_server, database)
     with _postgres_admin.connect() as connection:
         # FORCE: a test that left an engine undisposed must not make the next ones fail
         connection.execute(sa.text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from sellerreach.clock import Clock
 
 
+_EPSILON = 1e-9
+
+
 @dataclass(frozen=True)
 class UsagePlan:
     rate: float  # tokens per second
@@ -57,8 +60,8 @@ class TokenBucket:
         """Take a token if one is there. Returns 0.0 on success, else the seconds until one will be."""
         with self._lock:
             self._refill()
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
+            if self._tokens >= 1.0 - _EPSILON:  # float refill can land a hair under a whole token
+                self._tokens = max(0.0, self._tokens - 1.0)
                 return 0.0
             return (1.0 - self._tokens) / self._rate
 
