@@ -27,7 +27,7 @@ def refresh_tokens(config_path: str | None = None, account: str | None = None) -
     accounts = [settings.account(account)] if account else list(settings.accounts)
     prepare_warehouse(settings.warehouse_url)
     register_accounts(engine_for(settings.warehouse_url), settings, clock.now())
-    futures = [authorise_account.submit(settings.warehouse_url, a, clock, ACTOR) for a in accounts]
+    futures = [authorise_account.submit(settings.warehouse_url, a, clock, ACTOR, fresh=True) for a in accounts]
     wait(futures)
     summary: list[dict] = []
     failed: list[str] = []

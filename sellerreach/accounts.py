@@ -49,12 +49,13 @@ class AuthCheck:
     status_changed: bool
 
 
-def check_authorisation(engine: Engine, client: SpApiClient, *, actor: str) -> AuthCheck:
-    """Exchange the account's refresh token. `invalid_grant` marks the account needs_reauth (audit-logged) and
-    is returned, not raised, so the caller can go on with the other accounts; other errors propagate."""
+def check_authorisation(engine: Engine, client: SpApiClient, *, actor: str, fresh: bool = False) -> AuthCheck:
+    """Exchange the account's refresh token (`fresh`: even when a cached access token is still valid).
+    `invalid_grant` marks the account needs_reauth (audit-logged) and is returned, not raised, so the caller
+    can go on with the other accounts; other errors propagate."""
     now = client.clock.now()
     try:
-        expires_at = client.access_token_expires_at()
+        expires_at = client.access_token_expires_at(fresh=fresh)
     except AuthorizationRevoked as exc:
         with engine.begin() as conn:
             changed = record_authorisation(

@@ -50,10 +50,12 @@ def client_stats() -> ClientStats:
 
 
 @task(name="check-authorisation", task_run_name="check-authorisation-{account.account_id}", cache_policy=NONE)
-def authorise_account(warehouse_url: str, account: AccountConfig, clock: Clock, actor: str) -> AuthCheck:
+def authorise_account(
+    warehouse_url: str, account: AccountConfig, clock: Clock, actor: str, fresh: bool = False
+) -> AuthCheck:
     """Exchange the refresh token; a revoked authorisation is marked, logged and announced as an event."""
     logger = get_run_logger()
-    check = check_authorisation(engine_for(warehouse_url), client_for(account, clock), actor=actor)
+    check = check_authorisation(engine_for(warehouse_url), client_for(account, clock), actor=actor, fresh=fresh)
     if check.status == NEEDS_REAUTH:
         logger.error(
             "Account %s needs re-authorisation: %s. Its syncs are skipped until the seller authorises again.",

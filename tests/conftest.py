@@ -18,6 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# no telemetry from the temporary Prefect servers of the flow tests (there is no network to send it to)
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 

@@ -110,8 +110,11 @@ class SpApiClient:
 
     # -- tokens -------------------------------------------------------------------------------------------------
 
-    def access_token_expires_at(self) -> datetime:
-        """Exchange (or reuse) the LWA access token; raises AuthorizationRevoked on `invalid_grant`."""
+    def access_token_expires_at(self, *, fresh: bool = False) -> datetime:
+        """Exchange (or, unless `fresh`, reuse) the LWA access token; raises AuthorizationRevoked on
+        `invalid_grant`. A fresh exchange is what proves the seller's authorisation still stands."""
+        if fresh:
+            self._tokens.invalidate()
         return self._retrying(self._tokens.get).expires_at
 
     def restricted_token(self, resources: Sequence[RestrictedResource]) -> str:
@@ -196,9 +199,10 @@ class SpApiClient:
     def _send_once(
         self, op: Operation, path: str, params: list[tuple[str, str]], json: Any, token_source: Any
     ) -> ApiResponse:
+        # the token first: renewing it costs round trips that must not sit between pacing and sending
+        token = token_source() if token_source else self._tokens.get().value
         bucket = self.bucket(op.operation_id)
         self.stats.rate_limit_wait_seconds += bucket.acquire()
-        token = token_source() if token_source else self._tokens.get().value
         headers = {"x-amz-access-token": token, "user-agent": USER_AGENT, "accept": "application/json"}
         self.stats.requests += 1
         self.stats.by_operation[op.operation_id] = self.stats.by_operation.get(op.operation_id, 0) + 1

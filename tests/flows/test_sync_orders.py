@@ -21,12 +21,15 @@ class SimulatedCrash(Exception):
     pass
 
 
-RUN_BOOKKEEPING = {"updated_at", "last_run_started_at", "last_run_finished_at", "auth_checked_at"}
+# what says when and how much a run last looked, not what the warehouse holds
+RUN_BOOKKEEPING = {"updated_at", "last_run_started_at", "last_run_finished_at", "last_run_records", "auth_checked_at"}
 
 
 @pytest.fixture
 def stand_in(monkeypatch, tmp_path, warehouse_url):
-    with running_stand_in(monkeypatch, tmp_path, warehouse_url=warehouse_url) as running:
+    # 10 orders a day: a month is three pages a marketplace, so a run fits in the searchOrders burst and the
+    # manual clock only moves when a test moves it
+    with running_stand_in(monkeypatch, tmp_path, warehouse_url=warehouse_url, orders_per_day=10) as running:
         running.engine = create_warehouse_engine(warehouse_url)
         yield running
         running.engine.dispose()
@@ -44,8 +47,10 @@ def snapshot(engine) -> dict[str, list]:
         }
 
 
-def assert_matches_ground_truth(stand_in, account_id: str) -> int:
-    """The warehouse holds exactly the stand-in's orders up to each cursor, each in its current version."""
+def assert_matches_ground_truth(stand_in, account_id: str, settle: timedelta = timedelta(minutes=15)) -> int:
+    """The warehouse holds exactly the stand-in's orders up to each cursor minus `settle`, each in its current
+    version. Updates Amazon shows late (up to ten minutes in the stand-in) and stamped just before the cursor
+    may legitimately be caught only by the next run's overlap, hence the settling margin."""
     checked = 0
     with stand_in.engine.connect() as conn:
         cursors = dict(
@@ -53,7 +58,7 @@ def assert_matches_ground_truth(stand_in, account_id: str) -> int:
                 sa.select(t.sync_state.c.marketplace_id, t.sync_state.c.cursor_at).where(
                     t.sync_state.c.account_id == account_id, t.sync_state.c.stream == "orders"
                 )
-            ).tuples()
+            ).all()
         )
         for marketplace_id, cursor in cursors.items():
             truth = stand_in.world.ground_truth(account_id, marketplace_id)
@@ -62,9 +67,10 @@ def assert_matches_ground_truth(stand_in, account_id: str) -> int:
                     sa.select(t.fct_orders.c.amazon_order_id, t.fct_orders.c.last_updated_at).where(
                         t.fct_orders.c.account_id == account_id, t.fct_orders.c.marketplace_id == marketplace_id
                     )
-                ).tuples()
+                ).all()
             )
-            due = {order_id: updated for order_id, updated in truth.items() if updated <= cursor}
+            since = stand_in.started_at - timedelta(days=30)  # the first run's look-back
+            due = {o: updated for o, updated in truth.items() if since <= updated <= cursor - settle}
             missing = {o for o, updated in due.items() if stored.get(o) != updated}
             assert not missing, f"{account_id} {marketplace_id}: {len(missing)} orders missing or stale"
             assert set(stored) <= set(truth)
@@ -105,7 +111,7 @@ def test_hourly_runs_pick_up_new_orders_and_status_changes(stand_in):
     assert_matches_ground_truth(stand_in, "acme-na")
 
 
-def test_run_killed_after_page_k_resumes_without_gaps_or_doubles(stand_in, monkeypatch):
+def test_run_killed_after_page_k_resumes_without_gaps_or_doubles(monkeypatch, tmp_path, warehouse_url):
     real_quarantine = order_sync.quarantine
     calls = {"n": 0}
 
@@ -115,29 +121,43 @@ def test_run_killed_after_page_k_resumes_without_gaps_or_doubles(stand_in, monke
             raise SimulatedCrash("process killed between load and commit")
         return real_quarantine(conn, records, now)
 
-    monkeypatch.setattr(order_sync, "quarantine", crash_on_page_4)
-    with pytest.raises(RuntimeError):
-        sync_orders(config_path=str(stand_in.config_path), account="acme-na")
-    monkeypatch.setattr(order_sync, "quarantine", real_quarantine)
+    with running_stand_in(monkeypatch, tmp_path, warehouse_url=warehouse_url, orders_per_day=20) as stand_in:
+        stand_in.engine = engine = create_warehouse_engine(warehouse_url)
+        config = str(stand_in.config_path)
+        monkeypatch.setattr(order_sync, "quarantine", crash_on_page_4)
+        with pytest.raises(RuntimeError, match="acme-na/ATVPDKIKX0DER"):
+            sync_orders(config_path=config, account="acme-na")
+        monkeypatch.setattr(order_sync, "quarantine", real_quarantine)
 
-    with stand_in.engine.connect() as conn:
-        state = conn.execute(
-            sa.select(t.sync_state).where(t.sync_state.c.account_id == "acme-na", t.sync_state.c.stream == "orders",
-                                          t.sync_state.c.marketplace_id == US)
-        ).mappings().one()
-    assert state["resume_token"] and state["cursor_at"] is None  # three pages in, mark not moved yet
-    assert order_count(stand_in.engine, "acme-na") == 300
+        with engine.connect() as conn:
+            state = conn.execute(
+                sa.select(t.sync_state).where(
+                    t.sync_state.c.account_id == "acme-na",
+                    t.sync_state.c.stream == "orders",
+                    t.sync_state.c.marketplace_id == US,
+                )
+            ).mappings().one()
+            us_orders = conn.execute(
+                sa.select(sa.func.count()).select_from(t.fct_orders).where(t.fct_orders.c.marketplace_id == US)
+            ).scalar_one()
+        assert state["resume_token"] and state["cursor_at"] is None  # three pages in, mark not moved yet
+        assert state["last_run_status"] == "failed"
+        assert us_orders == 300
 
-    requests_before = dict(stand_in.server.stats()["requests"])
-    rows = sync_orders(config_path=str(stand_in.config_path), account="acme-na")
-    us = next(row for row in rows if row["marketplace_id"] == US)
-    assert us["resumed"] is True
-    assert_matches_ground_truth(stand_in, "acme-na")
-    # the resumed run re-read nothing before page 4 of the interrupted window
-    searches = stand_in.server.stats()["requests"][("searchOrders", "acme-na")] - requests_before.get(
-        ("searchOrders", "acme-na"), 0
-    )
-    assert searches == us["pages"] + sum(row["pages"] for row in rows if row["marketplace_id"] != US)
+        searches_before = stand_in.server.stats()["requests"][("searchOrders", "acme-na")]
+        rows = sync_orders(config_path=config, account="acme-na")
+        us = next(row for row in rows if row["marketplace_id"] == US)
+        assert us["resumed"] is True
+        assert_matches_ground_truth(stand_in, "acme-na")
+        # nothing before page 4 of the interrupted window was read again
+        searches = stand_in.server.stats()["requests"][("searchOrders", "acme-na")] - searches_before
+        assert searches == sum(row["pages"] for row in rows)
+        with engine.connect() as conn:
+            us_orders_after = conn.execute(
+                sa.select(sa.func.count()).select_from(t.fct_orders).where(t.fct_orders.c.marketplace_id == US)
+            ).scalar_one()
+        assert us_orders_after > 300
+        engine.dispose()
 
 
 @pytest.mark.parametrize(("overlap_minutes", "caught"), [(15, True), (0, False)])
@@ -183,7 +203,7 @@ def test_a_revoked_account_is_skipped_and_the_others_go_on(stand_in, monkeypatch
     assert order_count(stand_in.engine, "acme-eu") == 0
     assert_matches_ground_truth(stand_in, "acme-na")
     with stand_in.engine.connect() as conn:
-        statuses = dict(conn.execute(sa.select(t.accounts.c.account_id, t.accounts.c.auth_status)).tuples())
+        statuses = dict(conn.execute(sa.select(t.accounts.c.account_id, t.accounts.c.auth_status)).all())
         audit = conn.execute(sa.select(t.audit_log.c.action, t.audit_log.c.object_id)).tuples().all()
     assert statuses == {"acme-na": "authorised", "acme-eu": "needs_reauth"}
     assert ("account.needs_reauth", "acme-eu") in audit
@@ -210,21 +230,46 @@ def test_refresh_tokens_twice_changes_nothing_and_notices_a_revocation(stand_in,
     assert actions.count("account.needs_reauth") == 1 and actions.count("account.authorised") == 3
 
 
-def test_backfill_reads_the_range_in_chunks_and_leaves_the_live_cursor(stand_in):
-    config = str(stand_in.config_path)
-    sync_orders(config_path=config, account="acme-na")
-    with stand_in.engine.connect() as conn:
-        cursors = conn.execute(sa.select(t.sync_state.c.marketplace_id, t.sync_state.c.cursor_at)
-                               .where(t.sync_state.c.stream == "orders")).tuples().all()
-    until = stand_in.clock.now() - timedelta(days=33)
-    since = until - timedelta(days=2)
-    rows = sync_orders(config_path=config, account="acme-na", since=since, until=until)
-    assert all(row["mode"] == "backfill" and row["windows"] == 2 for row in rows)
-    assert sum(row["inserted"] for row in rows) > 0  # older than the 30-day look-back: new to the warehouse
-    with stand_in.engine.connect() as conn:
-        after = conn.execute(sa.select(t.sync_state.c.marketplace_id, t.sync_state.c.cursor_at)
-                             .where(t.sync_state.c.stream == "orders")).tuples().all()
-    assert sorted(after) == sorted(cursors)
+def test_backfill_reads_the_range_in_chunks_and_leaves_the_live_cursor(monkeypatch, tmp_path, warehouse_url):
+    with running_stand_in(
+        monkeypatch, tmp_path, warehouse_url=warehouse_url, orders_per_day=10, history_days=50
+    ) as stand_in:
+        engine = create_warehouse_engine(warehouse_url)
+        config = str(stand_in.config_path)
+        sync_orders(config_path=config, account="acme-na")
+        live_cursors = _live_cursors(engine)
+        until = stand_in.clock.now() - timedelta(days=31)
+        since = until - timedelta(days=8)
+        rows = sync_orders(config_path=config, account="acme-na", since=since, until=until)
+        assert all(row["mode"] == "backfill" and row["windows"] == 8 for row in rows)
+        # last updated before the 30-day look-back: new to the warehouse
+        assert all(row["inserted"] > 0 for row in rows)
+        assert _live_cursors(engine) == live_cursors
+        with engine.connect() as conn:
+            backfilled = conn.execute(
+                sa.select(sa.func.count()).select_from(t.fct_orders).where(
+                    t.fct_orders.c.last_updated_at.between(since, until)
+                )
+            ).scalar_one()
+        truth = sum(
+            1
+            for marketplace_id in (US, CA, MX)
+            for updated in stand_in.world.ground_truth("acme-na", marketplace_id).values()
+            if since <= updated <= until
+        )
+        engine.dispose()
+    assert backfilled == truth
+
+
+def _live_cursors(engine):
+    with engine.connect() as conn:
+        return sorted(
+            conn.execute(
+                sa.select(t.sync_state.c.marketplace_id, t.sync_state.c.cursor_at).where(
+                    t.sync_state.c.stream == "orders"
+                )
+            ).all()
+        )
 
 
 def test_bad_payloads_are_quarantined_and_the_rest_loads(stand_in):

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from sellerreach.clock import ManualClock, use_clock
@@ -22,6 +23,7 @@ class StandIn:
     client_id: str
     client_secret: str
     config_path: Path
+    started_at: datetime  # the clock when the stand-in started: a first sync looks back from here
 
 
 def write_config(path: Path, *, endpoint: str, warehouse_url: str, overlap_minutes: int = 15) -> Path:
@@ -63,4 +65,4 @@ def running_stand_in(
             warehouse_url=warehouse_url,
             overlap_minutes=overlap_minutes,
         )
-        yield StandIn(server, world, clock, tokens, client_id, client_secret, config)
+        yield StandIn(server, world, clock, tokens, client_id, client_secret, config, clock.now())
