@@ -33,6 +33,9 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 JSONDoc = sa.JSON().with_variant(JSONB(), "postgresql")
+# raw payloads are kept as received: PostgreSQL's json keeps the text (and loads faster than jsonb);
+# cast to jsonb when querying deeply: payload::jsonb @> '{"programs": ["PRIME"]}'
+RawJSON = sa.JSON()
 
 metadata = sa.MetaData(
     naming_convention={
@@ -84,7 +87,7 @@ raw_spapi_orders = sa.Table(
     sa.Column("account_id", sa.String(64), nullable=False),
     sa.Column("marketplace_id", sa.String(32)),
     sa.Column("last_updated_at", UTCDateTime, nullable=False),
-    sa.Column("payload", JSONDoc, nullable=False),
+    sa.Column("payload", RawJSON, nullable=False),
     sa.Column("payload_sha256", sa.String(64), nullable=False),
     sa.Column("loaded_at", UTCDateTime, nullable=False),
 )

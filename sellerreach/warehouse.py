@@ -24,6 +24,11 @@ from schemas import tables as t
 from sellerreach.amazon.mapping import OrderRows
 
 SYNC_SOURCE_SPAPI = "spapi"
+
+
+class JsonText(str):
+    """JSON already serialised: COPY writes it as it is instead of serialising again."""
+
 _ID_CHUNK = 500  # ids per IN (...) lookup: far under SQLite's and PostgreSQL's parameter limits
 
 
@@ -213,20 +218,29 @@ def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> 
     if not fresh:
         return counts
 
-    raw_rows = [{**r.raw, "loaded_at": now} for r in fresh]
-    order_rows = [{**r.order, "loaded_at": now} for r in fresh]
-    item_rows = [item for r in fresh for item in r.items]
-    _upsert(conn, t.raw_spapi_orders, raw_rows, ["amazon_order_id"])
+    postgres = conn.dialect.name == "postgresql"
+
+    def raw_row(rows: OrderRows) -> dict[str, Any]:
+        # on PostgreSQL, COPY takes the canonical JSON text the mapping already made for the hash
+        payload = JsonText(rows.payload_json) if postgres and rows.payload_json else rows.raw["payload"]
+        return {**rows.raw, "payload": payload, "loaded_at": now}
+
+    # orders not stored yet go straight in (COPY on PostgreSQL); known ones are upserted
+    new = [r for r in fresh if r.amazon_order_id not in stored]
+    known = [r for r in fresh if r.amazon_order_id in stored]
+    _insert(conn, t.raw_spapi_orders, [raw_row(r) for r in new])
+    _insert(conn, t.fct_orders, [{**r.order, "loaded_at": now} for r in new])
+    _upsert(conn, t.raw_spapi_orders, [raw_row(r) for r in known], ["amazon_order_id"])
     _upsert(
         conn,
         t.fct_orders,
-        order_rows,
+        [{**r.order, "loaded_at": now} for r in known],
         ["amazon_order_id"],
         merge={"delivered_at": "keep_existing"},  # first time seen delivered wins
     )
-    for chunk in _chunks([r.amazon_order_id for r in fresh], _ID_CHUNK):
+    for chunk in _chunks([r.amazon_order_id for r in known], _ID_CHUNK):
         conn.execute(sa.delete(t.fct_order_items).where(t.fct_order_items.c.amazon_order_id.in_(chunk)))
-    _insert(conn, t.fct_order_items, item_rows)
+    _insert(conn, t.fct_order_items, [item for r in fresh for item in r.items])
     buyers = _merge_buyers(r.buyer for r in fresh if r.buyer)
     if buyers:
         _upsert(
@@ -405,6 +419,10 @@ def _copy_rows(
         column_list = ", ".join(f'"{c}"' for c in columns)
         with cursor.copy(f'COPY "{target}" ({column_list}) FROM STDIN') as copy:
             for row in rows:
-                copy.write_row(
-                    [json.dumps(row[c], separators=(",", ":")) if c in json_columns else row[c] for c in columns]
-                )
+                copy.write_row([_copy_value(row[c]) if c in json_columns else row[c] for c in columns])
+
+
+def _copy_value(value: Any) -> Any:
+    if value is None or isinstance(value, JsonText):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -38,12 +38,21 @@ class OrderRows:
     order: dict  # fct_orders row (no loaded_at)
     items: list[dict]  # fct_order_items rows
     buyer: dict | None  # dim_buyers row; None when the payload has no buyerEmail
+    payload_json: str = ""  # the payload's canonical JSON text, made once for the hash and reused by COPY
+
+
+def canonical_json(payload: dict) -> str:
+    """A payload's canonical JSON: sorted keys, no spaces, so key order does not change its hash."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def payload_sha256(payload: dict) -> str:
     """sha256 hex digest of a payload's canonical JSON (sorted keys, no spaces): key order does not count."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return _sha256(canonical_json(payload))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def money_to_cents(amount: str, currency: str) -> int:
@@ -156,10 +165,15 @@ def map_order(payload: dict, account_id: str) -> OrderRows:
         "marketplace_id": marketplace_id,
         "last_updated_at": last_updated_at,
         "payload": payload,
-        "payload_sha256": payload_sha256(payload),
+        "payload_sha256": _sha256(payload_json := canonical_json(payload)),
     }
     return OrderRows(
-        amazon_order_id=order.order_id, raw=raw_row, order=order_row, items=items, buyer=buyer_row
+        amazon_order_id=order.order_id,
+        raw=raw_row,
+        order=order_row,
+        items=items,
+        buyer=buyer_row,
+        payload_json=payload_json,
     )
 
 

@@ -65,7 +65,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(64), nullable=False),
         sa.Column("marketplace_id", sa.String(32)),
         sa.Column("last_updated_at", UTC_DATETIME, nullable=False),
-        sa.Column("payload", JSON_DOC, nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),  # json, not jsonb: kept as received
         sa.Column("payload_sha256", sa.String(64), nullable=False),
         sa.Column("loaded_at", UTC_DATETIME, nullable=False),
         sa.PrimaryKeyConstraint("amazon_order_id", name="pk_raw_spapi_orders"),
