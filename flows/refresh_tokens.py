@@ -27,7 +27,9 @@ def refresh_tokens(config_path: str | None = None, account: str | None = None) -
     accounts = [settings.account(account)] if account else list(settings.accounts)
     prepare_warehouse(settings.warehouse_url)
     register_accounts(engine_for(settings.warehouse_url), settings, clock.now())
-    futures = [authorise_account.submit(settings.warehouse_url, a, clock, ACTOR, fresh=True) for a in accounts]
+    futures = [
+        authorise_account.submit(settings.warehouse_url, a, clock, ACTOR, fresh=True) for a in accounts
+    ]
     wait(futures)
     summary: list[dict] = []
     failed: list[str] = []
@@ -36,8 +38,11 @@ def refresh_tokens(config_path: str | None = None, account: str | None = None) -
             check = future.result()
             expires = check.access_token_expires_at
             summary.append(
-                {"account_id": acc.account_id, "status": check.status,
-                 "access_token_expires_at": expires.isoformat() if expires else None}
+                {
+                    "account_id": acc.account_id,
+                    "status": check.status,
+                    "access_token_expires_at": expires.isoformat() if expires else None,
+                }
             )
         else:
             failed.append(acc.account_id)

@@ -54,8 +54,15 @@ def sync_orders(
         previous = None
         for marketplace_id in acc.marketplace_ids:
             previous = sync_marketplace_orders.submit(
-                settings.warehouse_url, acc, marketplace_id, settings.orders, clock, run_started_at,
-                since, until, wait_for=[allow_failure(previous)] if previous else None,
+                settings.warehouse_url,
+                acc,
+                marketplace_id,
+                settings.orders,
+                clock,
+                run_started_at,
+                since,
+                until,
+                wait_for=[allow_failure(previous)] if previous else None,
             )
             syncs.append((acc.account_id, marketplace_id, previous))
     wait([future for _, _, future in syncs])
@@ -66,7 +73,9 @@ def sync_orders(
         else:
             failed.append(f"{account_id}/{marketplace_id}")
             summary.append({**_account_row(account_id, "failed"), "marketplace_id": marketplace_id})
-    create_table_artifact(key="sync-orders", table=summary, description="Orders synced per account and marketplace")
+    create_table_artifact(
+        key="sync-orders", table=summary, description="Orders synced per account and marketplace"
+    )
     quarantined = sum(int(row.get("quarantined") or 0) for row in summary)
     if quarantined:
         logger.warning("%d records quarantined in this run (table quarantine_records)", quarantined)
@@ -76,4 +85,10 @@ def sync_orders(
 
 
 def _account_row(account_id: str, status: str) -> dict:
-    return {"account_id": account_id, "marketplace_id": None, "status": status, "records": 0, "quarantined": 0}
+    return {
+        "account_id": account_id,
+        "marketplace_id": None,
+        "status": status,
+        "records": 0,
+        "quarantined": 0,
+    }

@@ -64,6 +64,11 @@ def check_authorisation(engine: Engine, client: SpApiClient, *, actor: str, fres
         return AuthCheck(client.account_id, NEEDS_REAUTH, None, str(exc), changed)
     with engine.begin() as conn:
         changed = record_authorisation(
-            conn, client.account_id, status=AUTHORISED, now=now, actor=actor, access_token_expires_at=expires_at
+            conn,
+            client.account_id,
+            status=AUTHORISED,
+            now=now,
+            actor=actor,
+            access_token_expires_at=expires_at,
         )
     return AuthCheck(client.account_id, AUTHORISED, expires_at, None, changed)

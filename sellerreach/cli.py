@@ -7,6 +7,7 @@ telemetry is off unless the user turned it on.
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +22,11 @@ from sellerreach.errors import SellerreachError
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# the temporary local Prefect API takes 10-30 s to start on a small machine; Prefect's default wait is 20 s
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
-console = Console()
+# piped output (make demo | tee, CI logs) gets tables wide enough to read instead of rich's default 80 columns
+console = Console(width=None if sys.stdout.isatty() else 150)
 err_console = Console(stderr=True)
 
 app = typer.Typer(
@@ -63,14 +67,17 @@ def _parse_time(value: str | None, option: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise typer.BadParameter(
-            f"{value!r} is not an ISO 8601 time; example: 2026-11-01 or 2026-11-01T06:00:00Z", param_hint=option
+            f"{value!r} is not an ISO 8601 time; example: 2026-11-01 or 2026-11-01T06:00:00Z",
+            param_hint=option,
         ) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 @app.command()
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the example config.")] = Path("sellerreach.toml"),
+    path: Annotated[Path, typer.Argument(help="Where to write the example config.")] = Path(
+        "sellerreach.toml"
+    ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented example configuration to edit.
@@ -98,7 +105,9 @@ def db_upgrade(config: ConfigOption = None) -> None:
     with _clear_errors():
         settings = load_settings(config)
         applied = ensure_schema(create_warehouse_engine(settings.warehouse_url))
-    console.print("Warehouse upgraded to the newest schema." if applied else "Warehouse schema is up to date.")
+    console.print(
+        "Warehouse upgraded to the newest schema." if applied else "Warehouse schema is up to date."
+    )
 
 
 @app.command()
@@ -118,10 +127,19 @@ def sandbox(
     """
     from sellerreach.demo import start_demo_sandbox
 
-    with _clear_errors(), start_demo_sandbox(
-        port=port, time_scale=time_scale, orders_per_day=orders_per_day, seed=seed, env_file=Path(".sellerreach/sandbox.env")
-    ) as running:
-        console.print(f"SP-API stand-in listening on {running.server.url} (time scale {time_scale}); Ctrl-C stops it.")
+    with (
+        _clear_errors(),
+        start_demo_sandbox(
+            port=port,
+            time_scale=time_scale,
+            orders_per_day=orders_per_day,
+            seed=seed,
+            env_file=Path(".sellerreach/sandbox.env"),
+        ) as running,
+    ):
+        console.print(
+            f"SP-API stand-in listening on {running.server.url} (time scale {time_scale}); Ctrl-C stops it."
+        )
         console.print("Credentials for the demo accounts: .sellerreach/sandbox.env")
         try:
             while True:
@@ -188,22 +206,25 @@ def status(config: ConfigOption = None) -> None:
 
 @app.command()
 def demo(
-    time_scale: Annotated[float, typer.Option(help="Virtual seconds per real second.")] = 3600.0,
+    time_scale: Annotated[float, typer.Option(help="Virtual seconds per real second.")] = 600.0,
     syncs: Annotated[int, typer.Option(help="Hourly syncs to run after the first one.")] = 2,
     orders_per_day: Annotated[float, typer.Option(help="Orders a day per marketplace.")] = 40.0,
 ) -> None:
     """Run the system end to end on the embedded defaults and show what it did.
 
     Starts the SP-API stand-in on a free port, refreshes the tokens of 2 accounts, syncs 3 marketplaces each
-    (30 days of history first, then hourly syncs in virtual time), and compares the warehouse
+    (30 days of history first, then hourly syncs in virtual time, with throttling and server errors injected
+    into the second), and compares the warehouse
     (.sellerreach/warehouse.db) with the stand-in's own record of its orders.
 
-    Example: `sellerreach demo --time-scale 3600 --syncs 2`
+    Example: `sellerreach demo --time-scale 600 --syncs 2`
     """
     from sellerreach.demo import run_demo
 
     with _clear_errors(), order_progress():
-        report = run_demo(time_scale=time_scale, hourly_syncs=syncs, orders_per_day=orders_per_day, console=console)
+        report = run_demo(
+            time_scale=time_scale, hourly_syncs=syncs, orders_per_day=orders_per_day, console=console
+        )
     print_status(report.status)
     _print_rows("Warehouse against the stand-in's ground truth", report.comparison)
     console.print(
@@ -212,8 +233,19 @@ def demo(
     )
 
 
-SYNC_COLUMNS = ("account_id", "marketplace_id", "status", "mode", "pages", "records", "inserted", "updated",
-                "unchanged", "quarantined", "cursor_at")
+SYNC_COLUMNS = (
+    "account_id",
+    "marketplace_id",
+    "status",
+    "mode",
+    "pages",
+    "records",
+    "inserted",
+    "updated",
+    "unchanged",
+    "quarantined",
+    "cursor_at",
+)
 
 
 @contextmanager
@@ -223,8 +255,12 @@ def order_progress():
     from sellerreach.progress import subscribe
 
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:>7.0f} orders"),
-        TimeElapsedColumn(), console=console, transient=False,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:>7.0f} orders"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as progress:
         bars: dict[tuple[str, str], Any] = {}
 
@@ -272,8 +308,15 @@ def print_status(current: Any) -> None:
     _print_rows(
         "Sync state",
         current.sync_state,
-        ("account_id", "marketplace_id", "stream", "cursor_at", "last_run_status", "last_run_finished_at",
-         "last_run_records"),
+        (
+            "account_id",
+            "marketplace_id",
+            "stream",
+            "cursor_at",
+            "last_run_status",
+            "last_run_finished_at",
+            "last_run_records",
+        ),
     )
     _print_rows("Orders by marketplace", current.orders_by_marketplace)
     _print_rows("Row counts", [{"table": k, "rows": v} for k, v in current.row_counts.items()])

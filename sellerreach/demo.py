@@ -28,7 +28,10 @@ DEMO_ENDPOINT = "http://127.0.0.1:8765"
 DEMO_CONFIG_PATH = Path(".sellerreach/demo.toml")
 CLIENT_ID_ENV = "SELLERREACH_DEMO_CLIENT_ID"
 CLIENT_SECRET_ENV = "SELLERREACH_DEMO_CLIENT_SECRET"
-REFRESH_TOKEN_ENV = {"acme-na": "SELLERREACH_DEMO_ACME_NA_REFRESH_TOKEN", "acme-eu": "SELLERREACH_DEMO_ACME_EU_REFRESH_TOKEN"}
+REFRESH_TOKEN_ENV = {
+    "acme-na": "SELLERREACH_DEMO_ACME_NA_REFRESH_TOKEN",
+    "acme-eu": "SELLERREACH_DEMO_ACME_EU_REFRESH_TOKEN",
+}
 
 
 @dataclass
@@ -87,7 +90,9 @@ def write_demo_config(path: Path, *, endpoint: str, time_scale: float) -> Path:
     """The embedded demo config pointed at a running stand-in and its clock's scale."""
     text = demo_config()
     if DEMO_ENDPOINT not in text or not re.search(r"(?m)^time_scale = ", text):
-        raise RuntimeError("the embedded demo config no longer has the endpoint and time_scale lines to adjust")
+        raise RuntimeError(
+            "the embedded demo config no longer has the endpoint and time_scale lines to adjust"
+        )
     text = text.replace(DEMO_ENDPOINT, endpoint)
     text = re.sub(r"(?m)^time_scale = \S+", f"time_scale = {time_scale}", text)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,29 +101,44 @@ def write_demo_config(path: Path, *, endpoint: str, time_scale: float) -> Path:
 
 
 def compare_with_ground_truth(
-    engine: sa.Engine, world: Any, cursors: dict[tuple[str, str], Any], *, since: datetime, settle: timedelta
+    engine: sa.Engine,
+    world: Any,
+    cursors: dict[tuple[str, str], Any],
+    *,
+    since: dict[tuple[str, str], datetime],
+    settle: timedelta,
 ) -> list[dict]:
-    """Per (account, marketplace): the stand-in's orders last updated between `since` (the first sync's
-    look-back) and the sync cursor minus `settle` (the overlap: an update Amazon shows late is caught by the
-    next run, by design), against the warehouse. `missing` are orders the warehouse lacks or holds in an older version; `extra` are orders the
-    warehouse has that the stand-in does not know."""
+    """Per (account, marketplace): the stand-in's orders last updated between `since` (where the first sync
+    started reading) and the sync cursor minus `settle` (the overlap: an update Amazon shows late is caught by
+    the next run, by design), against the warehouse. `missing_or_stale` counts orders the warehouse lacks or
+    holds in an older version; `unknown` counts orders the warehouse has and the stand-in does not know."""
     rows = []
     with engine.connect() as conn:
         for (account_id, marketplace_id), cursor in sorted(cursors.items()):
             truth = world.ground_truth(account_id, marketplace_id)
-            due = {order_id: updated for order_id, updated in truth.items() if cursor and since <= updated <= cursor - settle}
+            start = since[(account_id, marketplace_id)]
+            due = {
+                o: updated for o, updated in truth.items() if cursor and start <= updated <= cursor - settle
+            }
             stored = dict(
                 conn.execute(
                     sa.select(t.fct_orders.c.amazon_order_id, t.fct_orders.c.last_updated_at).where(
-                        t.fct_orders.c.account_id == account_id, t.fct_orders.c.marketplace_id == marketplace_id
+                        t.fct_orders.c.account_id == account_id,
+                        t.fct_orders.c.marketplace_id == marketplace_id,
                     )
                 ).all()
             )
             missing = sum(1 for order_id, updated in due.items() if stored.get(order_id) != updated)
             extra = sum(1 for order_id in stored if order_id not in truth)
             rows.append(
-                {"account_id": account_id, "marketplace_id": marketplace_id, "stand_in_orders": len(due),
-                 "warehouse_orders": len(stored), "missing_or_stale": missing, "unknown": extra}
+                {
+                    "account_id": account_id,
+                    "marketplace_id": marketplace_id,
+                    "stand_in_orders": len(due),
+                    "warehouse_orders": len(stored),
+                    "missing_or_stale": missing,
+                    "unknown": extra,
+                }
             )
     return rows
 
@@ -132,7 +152,9 @@ class DemoReport:
     retries: int
 
 
-def run_demo(*, time_scale: float, hourly_syncs: int, orders_per_day: float, console: Any = None) -> DemoReport:
+def run_demo(
+    *, time_scale: float, hourly_syncs: int, orders_per_day: float, console: Any = None
+) -> DemoReport:
     """Start the stand-in, run refresh_tokens and sync_orders (then `hourly_syncs` more hourly syncs in virtual
     time) through the production flows, and report what landed in the warehouse."""
     from flows.refresh_tokens import refresh_tokens
@@ -142,16 +164,31 @@ def run_demo(*, time_scale: float, hourly_syncs: int, orders_per_day: float, con
     from sellerreach.warehouse import create_warehouse_engine
 
     say = console.print if console is not None else (lambda *_: None)
-    with start_demo_sandbox(time_scale=time_scale, orders_per_day=orders_per_day) as running, use_clock(running.clock):
+    _start_prefect_api()
+    with (
+        start_demo_sandbox(time_scale=time_scale, orders_per_day=orders_per_day) as running,
+        use_clock(running.clock),
+    ):
         config = str(write_demo_config(DEMO_CONFIG_PATH, endpoint=running.server.url, time_scale=time_scale))
-        say(f"SP-API stand-in on {running.server.url}, one virtual hour every {3600 / time_scale:g} s; config {config}")
+        say(
+            f"SP-API stand-in on {running.server.url}, one virtual hour every {3600 / time_scale:g} s; config {config}"
+        )
         refresh_tokens(config_path=config)
-        first_sync_at = running.clock.now()
+        read_from: dict[tuple[str, str], datetime] = {}
         for n in range(hourly_syncs + 1):
             if n:
                 running.clock.sleep(3600)  # an hour of virtual time: new orders, status changes, late updates
-            say(f"Sync {n + 1} of {hourly_syncs + 1} at virtual time {running.clock.now():%Y-%m-%d %H:%M} UTC")
-            sync_orders(config_path=config)
+            if n == 1:
+                # Amazon has bad moments too: the client must ride out throttling and server errors
+                running.server.faults.throttle("searchOrders", 3)
+                running.server.faults.fail("searchOrders", 2, status=503)
+                say("Injected 3 throttled (429) and 2 failed (503) searchOrders answers before this sync")
+            say(
+                f"Sync {n + 1} of {hourly_syncs + 1} at virtual time {running.clock.now():%Y-%m-%d %H:%M} UTC"
+            )
+            rows = sync_orders(config_path=config)
+            for row in rows:
+                read_from.setdefault((row["account_id"], row["marketplace_id"]), _parse(row["read_from"]))
         settings = load_settings(config)
         engine = create_warehouse_engine(settings.warehouse_url)
         status = read_status(engine)
@@ -164,7 +201,7 @@ def run_demo(*, time_scale: float, hourly_syncs: int, orders_per_day: float, con
             engine,
             running.world,
             cursors,
-            since=first_sync_at - timedelta(days=settings.orders.lookback_days),
+            since=read_from,
             settle=timedelta(minutes=settings.orders.overlap_minutes),
         )
         stats = running.server.stats()
@@ -178,3 +215,16 @@ def run_demo(*, time_scale: float, hourly_syncs: int, orders_per_day: float, con
         throttled=sum(stats["throttled"].values()),
         retries=client.retries,
     )
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _start_prefect_api() -> None:
+    """Start the temporary local Prefect API (10-30 s) before virtual time starts running, so the demo's first
+    sync happens at the start of its virtual day, not a day of virtual time later."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()

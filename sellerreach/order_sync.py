@@ -63,6 +63,7 @@ class SyncResult:
             "marketplace_id": self.marketplace_id,
             "mode": self.mode,
             "windows": len(self.windows),
+            "read_from": self.windows[0].start.isoformat() if self.windows else None,
             "pages": self.pages,
             "records": self.records,
             "inserted": self.loaded.inserted,
@@ -98,7 +99,9 @@ def sync_orders_live(
         if state.get("window_start_at") and state.get("window_end_at"):
             result.resumed = True
             pending = Window(state["window_start_at"], state["window_end_at"])
-            _read_and_load(engine, client, key, spec, pending, state.get("resume_token"), config, result, on_page)
+            _read_and_load(
+                engine, client, key, spec, pending, state.get("resume_token"), config, result, on_page
+            )
             with engine.connect() as conn:
                 state = read_sync_state(conn, key) or {}
         window = live_window(

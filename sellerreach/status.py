@@ -30,7 +30,9 @@ class WarehouseStatus:
 
 def read_status(engine: Engine) -> WarehouseStatus:
     with engine.connect() as conn:
-        accounts = [dict(r) for r in conn.execute(sa.select(t.accounts).order_by(t.accounts.c.account_id)).mappings()]
+        accounts = [
+            dict(r) for r in conn.execute(sa.select(t.accounts).order_by(t.accounts.c.account_id)).mappings()
+        ]
         s = t.sync_state.c
         state = [
             dict(r)

@@ -29,6 +29,7 @@ SYNC_SOURCE_SPAPI = "spapi"
 class JsonText(str):
     """JSON already serialised: COPY writes it as it is instead of serialising again."""
 
+
 _ID_CHUNK = 500  # ids per IN (...) lookup: far under SQLite's and PostgreSQL's parameter limits
 
 
@@ -64,13 +65,17 @@ def ensure_schema(engine: Engine) -> bool:
 # -- accounts and audit -------------------------------------------------------------------------------------------
 
 
-def upsert_accounts(conn: Connection, accounts: Iterable[tuple[str, str, Sequence[str]]], now: datetime) -> None:
+def upsert_accounts(
+    conn: Connection, accounts: Iterable[tuple[str, str, Sequence[str]]], now: datetime
+) -> None:
     """Register configured accounts (id, region, marketplaces); their authorisation state is left alone."""
     rows = [
         {"account_id": a, "region": r, "marketplace_ids": list(m), "updated_at": now} for a, r, m in accounts
     ]
     if rows:
-        _upsert(conn, t.accounts, rows, ["account_id"], update=["region", "marketplace_ids"], only_if_changed=True)
+        _upsert(
+            conn, t.accounts, rows, ["account_id"], update=["region", "marketplace_ids"], only_if_changed=True
+        )
 
 
 def record_authorisation(
@@ -89,7 +94,12 @@ def record_authorisation(
     before = conn.execute(
         sa.select(t.accounts.c.auth_status).where(t.accounts.c.account_id == account_id)
     ).scalar_one_or_none()
-    values: dict[str, Any] = {"auth_status": status, "auth_error": error, "auth_checked_at": now, "updated_at": now}
+    values: dict[str, Any] = {
+        "auth_status": status,
+        "auth_error": error,
+        "auth_checked_at": now,
+        "updated_at": now,
+    }
     if access_token_expires_at is not None:
         values["access_token_expires_at"] = access_token_expires_at
     conn.execute(sa.update(t.accounts).where(t.accounts.c.account_id == account_id).values(**values))

@@ -26,8 +26,9 @@ _CLIENTS_LOCK = threading.Lock()
 def client_for(account: AccountConfig, clock: Clock) -> SpApiClient:
     """One client per account and process, so its rate-limit buckets carry over from run to run."""
     fingerprint = hashlib.sha256(
-        "\0".join(resolve_secret(ref) for ref in (account.client_id, account.client_secret, account.refresh_token))
-        .encode()
+        "\0".join(
+            resolve_secret(ref) for ref in (account.client_id, account.client_secret, account.refresh_token)
+        ).encode()
     ).hexdigest()
     key = (account.account_id, account.endpoint, account.lwa_endpoint, id(clock), fingerprint)
     with _CLIENTS_LOCK:
@@ -55,7 +56,9 @@ def authorise_account(
 ) -> AuthCheck:
     """Exchange the refresh token; a revoked authorisation is marked, logged and announced as an event."""
     logger = get_run_logger()
-    check = check_authorisation(engine_for(warehouse_url), client_for(account, clock), actor=actor, fresh=fresh)
+    check = check_authorisation(
+        engine_for(warehouse_url), client_for(account, clock), actor=actor, fresh=fresh
+    )
     if check.status == NEEDS_REAUTH:
         logger.error(
             "Account %s needs re-authorisation: %s. Its syncs are skipped until the seller authorises again.",
@@ -64,8 +67,10 @@ def authorise_account(
         )
         emit_event(
             event="sellerreach.account.needs-reauth",
-            resource={"prefect.resource.id": f"sellerreach.account.{account.account_id}",
-                      "prefect.resource.name": account.account_id},
+            resource={
+                "prefect.resource.id": f"sellerreach.account.{account.account_id}",
+                "prefect.resource.name": account.account_id,
+            },
             payload={"error": check.error, "first_detected": check.status_changed},
         )
     else:
@@ -111,11 +116,19 @@ def sync_marketplace_orders(
 
     if since is not None and until is not None:
         result = sync_orders_backfill(
-            engine, client, marketplace_id, config, since=since, until=until,
-            run_started_at=run_started_at, on_page=on_page,
+            engine,
+            client,
+            marketplace_id,
+            config,
+            since=since,
+            until=until,
+            run_started_at=run_started_at,
+            on_page=on_page,
         )
     else:
-        result = sync_orders_live(engine, client, marketplace_id, config, run_started_at=run_started_at, on_page=on_page)
+        result = sync_orders_live(
+            engine, client, marketplace_id, config, run_started_at=run_started_at, on_page=on_page
+        )
     logger.info(
         "%s %s: %d orders read (%d new, %d updated, %d unchanged), %d quarantined",
         account.account_id,
@@ -129,6 +142,8 @@ def sync_marketplace_orders(
     if result.quarantined:
         logger.warning(
             "%s %s: %d records quarantined; see table quarantine_records",
-            account.account_id, marketplace_id, result.quarantined,
+            account.account_id,
+            marketplace_id,
+            result.quarantined,
         )
     return result

@@ -82,7 +82,9 @@ def exchange_refresh_token(
 class TokenCache:
     """The current access token of one account; exchanges anew when it is within RENEW_MARGIN of expiry."""
 
-    def __init__(self, http: httpx.Client, lwa_endpoint: str, credentials: LwaCredentials, clock: Clock) -> None:
+    def __init__(
+        self, http: httpx.Client, lwa_endpoint: str, credentials: LwaCredentials, clock: Clock
+    ) -> None:
         self._http = http
         self._endpoint = lwa_endpoint
         self._credentials = credentials

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from sellerreach.clock import Clock
 
-
 _EPSILON = 1e-9
 
 

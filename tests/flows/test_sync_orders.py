@@ -17,12 +17,20 @@ from tests.support.standin import running_stand_in
 pytestmark = pytest.mark.flow
 
 US, CA, MX = "ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"
+
+
 class SimulatedCrash(Exception):
     pass
 
 
 # what says when and how much a run last looked, not what the warehouse holds
-RUN_BOOKKEEPING = {"updated_at", "last_run_started_at", "last_run_finished_at", "last_run_records", "auth_checked_at"}
+RUN_BOOKKEEPING = {
+    "updated_at",
+    "last_run_started_at",
+    "last_run_finished_at",
+    "last_run_records",
+    "auth_checked_at",
+}
 
 
 @pytest.fixture
@@ -40,8 +48,10 @@ def snapshot(engine) -> dict[str, list]:
     with engine.connect() as conn:
         return {
             table.name: sorted(
-                (repr({k: v for k, v in row.items() if k not in RUN_BOOKKEEPING})
-                 for row in conn.execute(sa.select(table)).mappings()),
+                (
+                    repr({k: v for k, v in row.items() if k not in RUN_BOOKKEEPING})
+                    for row in conn.execute(sa.select(table)).mappings()
+                ),
             )
             for table in t.metadata.sorted_tables
         }
@@ -65,7 +75,8 @@ def assert_matches_ground_truth(stand_in, account_id: str, settle: timedelta = t
             stored = dict(
                 conn.execute(
                     sa.select(t.fct_orders.c.amazon_order_id, t.fct_orders.c.last_updated_at).where(
-                        t.fct_orders.c.account_id == account_id, t.fct_orders.c.marketplace_id == marketplace_id
+                        t.fct_orders.c.account_id == account_id,
+                        t.fct_orders.c.marketplace_id == marketplace_id,
                     )
                 ).all()
             )
@@ -89,8 +100,12 @@ def order_count(engine, account_id=None) -> int:
 def test_sync_loads_everything_and_a_second_run_changes_nothing(stand_in):
     first = sync_orders(config_path=str(stand_in.config_path))
     assert {(row["account_id"], row["marketplace_id"]) for row in first} == {
-        ("acme-na", US), ("acme-na", CA), ("acme-na", MX),
-        ("acme-eu", "A1F83G8C2ARO7P"), ("acme-eu", "A1PA6795UKMFR9"), ("acme-eu", "A13V1IB3VIYZZH"),
+        ("acme-na", US),
+        ("acme-na", CA),
+        ("acme-na", MX),
+        ("acme-eu", "A1F83G8C2ARO7P"),
+        ("acme-eu", "A1PA6795UKMFR9"),
+        ("acme-eu", "A13V1IB3VIYZZH"),
     }
     assert all(row["status"] == "ok" and row["inserted"] > 0 for row in first)
     assert assert_matches_ground_truth(stand_in, "acme-na") > 0
@@ -130,15 +145,21 @@ def test_run_killed_after_page_k_resumes_without_gaps_or_doubles(monkeypatch, tm
         monkeypatch.setattr(order_sync, "quarantine", real_quarantine)
 
         with engine.connect() as conn:
-            state = conn.execute(
-                sa.select(t.sync_state).where(
-                    t.sync_state.c.account_id == "acme-na",
-                    t.sync_state.c.stream == "orders",
-                    t.sync_state.c.marketplace_id == US,
+            state = (
+                conn.execute(
+                    sa.select(t.sync_state).where(
+                        t.sync_state.c.account_id == "acme-na",
+                        t.sync_state.c.stream == "orders",
+                        t.sync_state.c.marketplace_id == US,
+                    )
                 )
-            ).mappings().one()
+                .mappings()
+                .one()
+            )
             us_orders = conn.execute(
-                sa.select(sa.func.count()).select_from(t.fct_orders).where(t.fct_orders.c.marketplace_id == US)
+                sa.select(sa.func.count())
+                .select_from(t.fct_orders)
+                .where(t.fct_orders.c.marketplace_id == US)
             ).scalar_one()
         assert state["resume_token"] and state["cursor_at"] is None  # three pages in, mark not moved yet
         assert state["last_run_status"] == "failed"
@@ -154,16 +175,24 @@ def test_run_killed_after_page_k_resumes_without_gaps_or_doubles(monkeypatch, tm
         assert searches == sum(row["pages"] for row in rows)
         with engine.connect() as conn:
             us_orders_after = conn.execute(
-                sa.select(sa.func.count()).select_from(t.fct_orders).where(t.fct_orders.c.marketplace_id == US)
+                sa.select(sa.func.count())
+                .select_from(t.fct_orders)
+                .where(t.fct_orders.c.marketplace_id == US)
             ).scalar_one()
         assert us_orders_after > 300
         engine.dispose()
 
 
 @pytest.mark.parametrize(("overlap_minutes", "caught"), [(15, True), (0, False)])
-def test_a_late_update_inside_the_overlap_is_caught(monkeypatch, tmp_path, warehouse_url, overlap_minutes, caught):
+def test_a_late_update_inside_the_overlap_is_caught(
+    monkeypatch, tmp_path, warehouse_url, overlap_minutes, caught
+):
     with running_stand_in(
-        monkeypatch, tmp_path, warehouse_url=warehouse_url, overlap_minutes=overlap_minutes, late_update_share=0
+        monkeypatch,
+        tmp_path,
+        warehouse_url=warehouse_url,
+        overlap_minutes=overlap_minutes,
+        late_update_share=0,
     ) as stand_in:
         engine = create_warehouse_engine(warehouse_url)
         config = str(stand_in.config_path)
@@ -226,7 +255,9 @@ def test_refresh_tokens_twice_changes_nothing_and_notices_a_revocation(stand_in,
     rows = {r["account_id"]: r["status"] for r in refresh_tokens(config_path=str(stand_in.config_path))}
     assert rows == {"acme-na": "authorised", "acme-eu": "authorised"}
     with stand_in.engine.connect() as conn:
-        actions = [a for (a,) in conn.execute(sa.select(t.audit_log.c.action).order_by(t.audit_log.c.audit_id))]
+        actions = [
+            a for (a,) in conn.execute(sa.select(t.audit_log.c.action).order_by(t.audit_log.c.audit_id))
+        ]
     assert actions.count("account.needs_reauth") == 1 and actions.count("account.authorised") == 3
 
 
@@ -247,9 +278,9 @@ def test_backfill_reads_the_range_in_chunks_and_leaves_the_live_cursor(monkeypat
         assert _live_cursors(engine) == live_cursors
         with engine.connect() as conn:
             backfilled = conn.execute(
-                sa.select(sa.func.count()).select_from(t.fct_orders).where(
-                    t.fct_orders.c.last_updated_at.between(since, until)
-                )
+                sa.select(sa.func.count())
+                .select_from(t.fct_orders)
+                .where(t.fct_orders.c.last_updated_at.between(since, until))
             ).scalar_one()
         truth = sum(
             1
@@ -276,8 +307,12 @@ def test_bad_payloads_are_quarantined_and_the_rest_loads(stand_in):
     config = str(stand_in.config_path)
     sync_orders(config_path=config, account="acme-na")
     with stand_in.engine.connect() as conn:
-        victims = [o for (o,) in conn.execute(
-            sa.select(t.fct_orders.c.amazon_order_id).where(t.fct_orders.c.marketplace_id == US).limit(2))]
+        victims = [
+            o
+            for (o,) in conn.execute(
+                sa.select(t.fct_orders.c.amazon_order_id).where(t.fct_orders.c.marketplace_id == US).limit(2)
+            )
+        ]
     stand_in.world.corrupt_order("acme-na", victims[0], "negative_quantity")
     stand_in.world.corrupt_order("acme-na", victims[1], "bad_amount")
     stand_in.clock.advance(600)

@@ -35,7 +35,11 @@ def make_client(stand_in, account="acme-na", **kwargs) -> SpApiClient:
 
 def month_window(stand_in):
     return live_window(
-        None, stand_in.clock.now(), overlap=timedelta(0), lag=timedelta(minutes=2), lookback=timedelta(days=30)
+        None,
+        stand_in.clock.now(),
+        overlap=timedelta(0),
+        lag=timedelta(minutes=2),
+        lookback=timedelta(days=30),
     )
 
 
@@ -121,7 +125,9 @@ def test_wrong_client_secret_is_fatal_and_not_echoed(stand_in):
     with client, pytest.raises(FatalError) as caught:
         client.access_token_expires_at()
     assert caught.value.code == "invalid_client"
-    assert "not-the-secret" not in str(caught.value) and "not-the-secret" not in repr(client._tokens._credentials)
+    assert "not-the-secret" not in str(caught.value) and "not-the-secret" not in repr(
+        client._tokens._credentials
+    )
 
 
 def test_access_token_is_renewed_before_its_hour_is_up(stand_in):

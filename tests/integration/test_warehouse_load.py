@@ -122,8 +122,15 @@ def test_buyers_merge_first_and_last_order_and_delivered_at_is_kept(warehouse_ur
 
 def test_quarantine_keeps_each_bad_payload_once(warehouse_url):
     engine = create_warehouse_engine(warehouse_url)
-    record = QuarantinedRecord("spapi", "orders", "acme-na", "ATVPDKIKX0DER", "111-1111111-1111111",
-                               "orderItems[0].quantityOrdered: must be >= 1", '{"orderId": "111-1111111-1111111"}')
+    record = QuarantinedRecord(
+        "spapi",
+        "orders",
+        "acme-na",
+        "ATVPDKIKX0DER",
+        "111-1111111-1111111",
+        "orderItems[0].quantityOrdered: must be >= 1",
+        '{"orderId": "111-1111111-1111111"}',
+    )
     with engine.begin() as conn:
         assert quarantine(conn, [record, record], NOW) == 1
     with engine.begin() as conn:

@@ -8,7 +8,15 @@ from typer.testing import CliRunner
 from sellerreach.cli import app
 
 runner = CliRunner()
-COMMANDS = [["init"], ["db", "upgrade"], ["sandbox"], ["refresh-tokens"], ["sync-orders"], ["status"], ["demo"]]
+COMMANDS = [
+    ["init"],
+    ["db", "upgrade"],
+    ["sandbox"],
+    ["refresh-tokens"],
+    ["sync-orders"],
+    ["status"],
+    ["demo"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c))

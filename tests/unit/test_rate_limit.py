@@ -71,7 +71,10 @@ def test_usage_plans_come_from_the_vendored_models(operation_id, rate, burst):
 
 
 def test_usage_plan_parser_reads_the_table_after_the_heading():
-    text = "Returns orders.\n\n**Usage Plan:**\n\n| Rate (requests per second) | Burst |\n| ---- | ---- |\n| 0.0167 | 20 |\n"
+    text = (
+        "Returns orders.\n\n**Usage Plan:**\n\n"
+        "| Rate (requests per second) | Burst |\n| ---- | ---- |\n| 0.0167 | 20 |\n"
+    )
     assert parse_usage_plan(text) == UsagePlan(0.0167, 20)
     with pytest.raises(ValueError):
         parse_usage_plan("no table here")

@@ -110,7 +110,9 @@ refresh_token = "vault:sellerreach/acme-na/refresh-token"
 
 def test_prefect_secret_without_the_prefect_layer(monkeypatch: pytest.MonkeyPatch) -> None:
     # importing tasks/ registers the Prefect loader; this is what a process without that layer sees
-    monkeypatch.setattr(secrets, "_loaders", {k: v for k, v in secrets._loaders.items() if k != "prefect-secret"})
+    monkeypatch.setattr(
+        secrets, "_loaders", {k: v for k, v in secrets._loaders.items() if k != "prefect-secret"}
+    )
     ref = SecretRef("prefect-secret", "acme-na-refresh-token", NA_ORIGIN)
     with pytest.raises(ConfigError) as raised:
         resolve_secret(ref)

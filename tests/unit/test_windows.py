@@ -21,12 +21,16 @@ moments = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)).ma
 def test_first_run_looks_back_and_stops_before_the_lag():
     run = datetime(2026, 11, 20, 10, 0, 30, 500_000, tzinfo=UTC)
     window = live_window(None, run, overlap=OVERLAP, lag=LAG, lookback=LOOKBACK)
-    assert window == Window(datetime(2026, 10, 21, 10, 0, 30, tzinfo=UTC), datetime(2026, 11, 20, 9, 58, 30, tzinfo=UTC))
+    assert window == Window(
+        datetime(2026, 10, 21, 10, 0, 30, tzinfo=UTC), datetime(2026, 11, 20, 9, 58, 30, tzinfo=UTC)
+    )
 
 
 def test_later_run_starts_one_overlap_before_the_mark():
     mark = datetime(2026, 11, 20, 9, 58, 30, tzinfo=UTC)
-    window = live_window(mark, mark + timedelta(hours=1, minutes=2), overlap=OVERLAP, lag=LAG, lookback=LOOKBACK)
+    window = live_window(
+        mark, mark + timedelta(hours=1, minutes=2), overlap=OVERLAP, lag=LAG, lookback=LOOKBACK
+    )
     assert window == Window(mark - OVERLAP, mark + timedelta(hours=1))
 
 
@@ -38,7 +42,9 @@ def test_nothing_to_read_when_the_run_comes_too_soon():
 @settings(max_examples=200, deadline=None)
 @given(
     first=moments,
-    gaps=st.lists(st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=3)), min_size=1, max_size=12),
+    gaps=st.lists(
+        st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=3)), min_size=1, max_size=12
+    ),
     overlap_minutes=st.integers(min_value=0, max_value=120),
 )
 def test_consecutive_live_runs_cover_time_without_gaps(first, gaps, overlap_minutes):
@@ -55,7 +61,9 @@ def test_consecutive_live_runs_cover_time_without_gaps(first, gaps, overlap_minu
         assert window.start <= window.end
         if covered_until is not None:
             assert window.start <= covered_until  # no gap after what was read before
-            assert covered_until - window.start <= overlap + timedelta(seconds=1)  # and no more than the overlap
+            assert covered_until - window.start <= overlap + timedelta(
+                seconds=1
+            )  # and no more than the overlap
         mark = window.end if mark is None else max(mark, window.end)
         covered_until = mark
 
@@ -86,7 +94,9 @@ def test_backfill_chunks_are_bounded_contiguous_and_complete(since, length, chun
 
 def test_backfill_refuses_a_zero_chunk():
     with pytest.raises(ValueError):
-        backfill_windows(T0, T0 + timedelta(days=1), chunk=timedelta(0), latest_allowed=T0 + timedelta(days=2))
+        backfill_windows(
+            T0, T0 + timedelta(days=1), chunk=timedelta(0), latest_allowed=T0 + timedelta(days=2)
+        )
 
 
 def test_a_window_cannot_end_before_it_starts():
