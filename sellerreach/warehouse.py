@@ -206,7 +206,11 @@ class LoadCounts:
 
 def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> LoadCounts:
     """Upsert orders, their items and buyers. An order whose payload is unchanged, or older than the stored
-    version, is left as it is, so re-reading an overlap rewrites nothing."""
+    version, is left as it is, so re-reading an overlap rewrites nothing.
+
+    A changed order's rows are replaced whole (delete, then insert with everything new, in this transaction):
+    on PostgreSQL all of them go in by one COPY per table, with no staging table and no second parse of the
+    payload; `delivered_at` keeps the stored value, the first time the order was seen delivered."""
     latest: dict[str, OrderRows] = {}
     for rows in batch:  # the same order twice in one batch: keep the newest version
         seen = latest.get(rows.amazon_order_id)
@@ -214,17 +218,13 @@ def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> 
             latest[rows.amazon_order_id] = rows
     stored = _stored_versions(conn, list(latest))
     fresh: list[OrderRows] = []
-    inserted = updated = 0
     for order_id, rows in latest.items():
         known = stored.get(order_id)
-        if known is None:
-            inserted += 1
-        elif known[0] != rows.raw["payload_sha256"] and rows.order["last_updated_at"] >= known[1]:
-            updated += 1
-        else:
-            continue
-        fresh.append(rows)
-    counts = LoadCounts(inserted, updated, len(batch) - inserted - updated)
+        changed = known is not None and known.payload_sha256 != rows.raw["payload_sha256"]
+        if known is None or (changed and rows.order["last_updated_at"] >= known.last_updated_at):
+            fresh.append(rows)
+    replaced = [r.amazon_order_id for r in fresh if r.amazon_order_id in stored]
+    counts = LoadCounts(len(fresh) - len(replaced), len(replaced), len(batch) - len(fresh))
     if not fresh:
         return counts
 
@@ -235,21 +235,16 @@ def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> 
         payload = JsonText(rows.payload_json) if postgres and rows.payload_json else rows.raw["payload"]
         return {**rows.raw, "payload": payload, "loaded_at": now}
 
-    # orders not stored yet go straight in (COPY on PostgreSQL); known ones are upserted
-    new = [r for r in fresh if r.amazon_order_id not in stored]
-    known = [r for r in fresh if r.amazon_order_id in stored]
-    _insert(conn, t.raw_spapi_orders, [raw_row(r) for r in new])
-    _insert(conn, t.fct_orders, [{**r.order, "loaded_at": now} for r in new])
-    _upsert(conn, t.raw_spapi_orders, [raw_row(r) for r in known], ["amazon_order_id"])
-    _upsert(
-        conn,
-        t.fct_orders,
-        [{**r.order, "loaded_at": now} for r in known],
-        ["amazon_order_id"],
-        merge={"delivered_at": "keep_existing"},  # first time seen delivered wins
-    )
-    for chunk in _chunks([r.amazon_order_id for r in known], _ID_CHUNK):
-        conn.execute(sa.delete(t.fct_order_items).where(t.fct_order_items.c.amazon_order_id.in_(chunk)))
+    def order_row(rows: OrderRows) -> dict[str, Any]:
+        known = stored.get(rows.amazon_order_id)
+        delivered_at = (known and known.delivered_at) or rows.order["delivered_at"]
+        return {**rows.order, "delivered_at": delivered_at, "loaded_at": now}
+
+    for chunk in _chunks(replaced, _ID_CHUNK):
+        for table in (t.fct_order_items, t.fct_orders, t.raw_spapi_orders):
+            conn.execute(sa.delete(table).where(table.c.amazon_order_id.in_(chunk)))
+    _insert(conn, t.raw_spapi_orders, [raw_row(r) for r in fresh])
+    _insert(conn, t.fct_orders, [order_row(r) for r in fresh])
     _insert(conn, t.fct_order_items, [item for r in fresh for item in r.items])
     buyers = _merge_buyers(r.buyer for r in fresh if r.buyer)
     if buyers:
@@ -263,16 +258,24 @@ def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> 
     return counts
 
 
-def _stored_versions(conn: Connection, order_ids: list[str]) -> dict[str, tuple[str, datetime]]:
-    raw = t.raw_spapi_orders.c
-    stored: dict[str, tuple[str, datetime]] = {}
+@dataclass(frozen=True)
+class _StoredVersion:
+    payload_sha256: str
+    last_updated_at: datetime
+    delivered_at: datetime | None
+
+
+def _stored_versions(conn: Connection, order_ids: list[str]) -> dict[str, _StoredVersion]:
+    raw, orders = t.raw_spapi_orders.c, t.fct_orders.c
+    stored: dict[str, _StoredVersion] = {}
     for chunk in _chunks(order_ids, _ID_CHUNK):
-        for order_id, sha, updated in conn.execute(
-            sa.select(raw.amazon_order_id, raw.payload_sha256, raw.last_updated_at).where(
-                raw.amazon_order_id.in_(chunk)
-            )
-        ):
-            stored[order_id] = (sha, updated)
+        query = (
+            sa.select(raw.amazon_order_id, raw.payload_sha256, raw.last_updated_at, orders.delivered_at)
+            .select_from(t.raw_spapi_orders.outerjoin(t.fct_orders, orders.amazon_order_id == raw.amazon_order_id))
+            .where(raw.amazon_order_id.in_(chunk))
+        )
+        for order_id, sha, updated, delivered in conn.execute(query):
+            stored[order_id] = _StoredVersion(sha, updated, delivered)
     return stored
 
 
@@ -367,7 +370,7 @@ def _upsert(
     """INSERT ... ON CONFLICT (key) DO UPDATE for a batch of rows with the same columns.
 
     `update` limits the columns overwritten (default: every non-key column given); `merge` combines a column
-    with the stored value instead: keep_existing (stored value unless NULL), min, max, or (booleans)."""
+    with the stored value instead: min, max, or (booleans)."""
     if not rows:
         return
     columns = list(rows[0])
@@ -390,8 +393,6 @@ def _upsert(
         how = merge.get(column)
         if how is None:
             set_[column] = excluded[column]
-        elif how == "keep_existing":
-            set_[column] = sa.func.coalesce(current[column], excluded[column])
         elif how == "min":
             set_[column] = least(current[column], excluded[column])
         elif how == "max":
