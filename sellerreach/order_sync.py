@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -92,8 +93,7 @@ def sync_orders_live(
     start minus Amazon's lag, and move the mark there."""
     key = SyncKey(SYNC_SOURCE_SPAPI, spec.name, client.account_id, marketplace_id)
     result = SyncResult(client.account_id, marketplace_id, "live")
-    _start_run(engine, key, run_started_at, config)
-    try:
+    with _recorded_run(engine, key, client, config, run_started_at, result):
         with engine.connect() as conn:
             state = read_sync_state(conn, key) or {}
         if state.get("window_start_at") and state.get("window_end_at"):
@@ -113,10 +113,6 @@ def sync_orders_live(
         )
         if window is not None:
             _read_and_load(engine, client, key, spec, window, None, config, result, on_page)
-    except BaseException:
-        _finish_run(engine, key, client, "failed", result)
-        raise
-    _finish_run(engine, key, client, "ok", result)
     return result
 
 
@@ -144,14 +140,9 @@ def sync_orders_backfill(
         chunk=timedelta(hours=config.backfill_chunk_hours),
         latest_allowed=run_started_at - timedelta(minutes=config.lag_minutes),
     )
-    _start_run(engine, key, run_started_at, config)
-    try:
+    with _recorded_run(engine, key, client, config, run_started_at, result):
         for window in windows:
             _read_and_load(engine, client, key, spec, window, None, config, result, on_page)
-    except BaseException:
-        _finish_run(engine, key, client, "failed", result)
-        raise
-    _finish_run(engine, key, client, "ok", result)
     return result
 
 
@@ -252,7 +243,16 @@ def _quarantined(key: SyncKey, spec: StreamSpec, payload: object, reason: str) -
     )
 
 
-def _start_run(engine: Engine, key: SyncKey, started_at: datetime, config: OrdersSyncConfig) -> None:
+@contextmanager
+def _recorded_run(
+    engine: Engine,
+    key: SyncKey,
+    client: SpApiClient,
+    config: OrdersSyncConfig,
+    started_at: datetime,
+    result: SyncResult,
+) -> Iterator[None]:
+    """Mark the run as running in sync_state, and as ok or failed (with the records read) when it ends."""
     with engine.begin() as conn:
         save_sync_state(
             conn,
@@ -262,11 +262,13 @@ def _start_run(engine: Engine, key: SyncKey, started_at: datetime, config: Order
             last_run_started_at=started_at,
             last_run_status="running",
         )
-
-
-def _finish_run(engine: Engine, key: SyncKey, client: SpApiClient, status: str, result: SyncResult) -> None:
-    now = client.clock.now()
-    with engine.begin() as conn:
-        save_sync_state(
-            conn, key, now, last_run_finished_at=now, last_run_status=status, last_run_records=result.records
-        )
+    status = "failed"
+    try:
+        yield
+        status = "ok"
+    finally:
+        now = client.clock.now()
+        with engine.begin() as conn:
+            save_sync_state(
+                conn, key, now, last_run_finished_at=now, last_run_status=status, last_run_records=result.records
+            )

@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from schemas.payloads import FULFILLMENT_STATUSES
 from sellerreach.amazon.models import Operation, operations
 from sellerreach.amazon.rate_limit import TokenBucket
 from sellerreach.clock import Clock
@@ -36,15 +37,7 @@ TOKEN_LIFETIME = timedelta(seconds=3600)
 SEARCH_PATH = "/orders/2026-01-01/orders"
 _ORDER_PATH_PREFIX = SEARCH_PATH + "/"
 _MIN_LAG = timedelta(minutes=2)  # Amazon: a *Before bound must be at least two minutes before the request
-_FULFILLMENT_STATUSES = {
-    "PENDING_AVAILABILITY",
-    "PENDING",
-    "UNSHIPPED",
-    "PARTIALLY_SHIPPED",
-    "SHIPPED",
-    "CANCELLED",
-    "UNFULFILLABLE",
-}
+_FULFILLMENT_STATUSES = set(FULFILLMENT_STATUSES)
 _FULFILLED_BY = {"MERCHANT", "AMAZON"}
 _DATA_ELEMENTS = {"buyerInfo", "shippingAddress", "buyerTaxInformation"}
 # includedData values that are personal data and the RDT dataElement each one needs.
