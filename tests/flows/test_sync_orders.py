@@ -213,7 +213,8 @@ def test_a_late_update_inside_the_overlap_is_caught(
     assert (stored == stamped) is caught
 
 
-def test_a_revoked_account_is_skipped_and_the_others_go_on(stand_in, monkeypatch):
+def test_a_revoked_account_is_skipped_and_the_others_go_on(stand_in, monkeypatch, caplog):
+    caplog.set_level("DEBUG")
     events = []
     monkeypatch.setattr("tasks.amazon.emit_event", lambda **event: events.append(event))
     stand_in.server.faults.revoke(stand_in.tokens["acme-eu"])
@@ -232,6 +233,11 @@ def test_a_revoked_account_is_skipped_and_the_others_go_on(stand_in, monkeypatch
     assert [e["event"] for e in events] == ["sellerreach.account.needs-reauth"]
     assert events[0]["resource"]["prefect.resource.id"] == "sellerreach.account.acme-eu"
     assert stand_in.tokens["acme-eu"] not in repr(events)
+    # secrets never reach the logs, and neither do buyer addresses
+    assert "needs re-authorisation" in caplog.text
+    for secret in (*stand_in.tokens.values(), stand_in.client_secret):
+        assert secret not in caplog.text
+    assert "@marketplace.amazon" not in caplog.text
 
 
 def test_refresh_tokens_twice_changes_nothing_and_notices_a_revocation(stand_in, monkeypatch):

@@ -1,0 +1,27 @@
+"""The demo is the production flows against the stand-in: run it small and check what it reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from sellerreach.demo import CLIENT_ID_ENV, CLIENT_SECRET_ENV, REFRESH_TOKEN_ENV, run_demo
+
+pytestmark = pytest.mark.flow
+
+
+def test_demo_lands_every_order_and_rides_out_injected_faults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SELLERREACH_WAREHOUSE_URL", raising=False)
+    for name in (CLIENT_ID_ENV, CLIENT_SECRET_ENV, *REFRESH_TOKEN_ENV.values()):
+        monkeypatch.delenv(name, raising=False)  # restored after the test, whatever the demo sets
+
+    report = run_demo(time_scale=600, hourly_syncs=1, orders_per_day=5)
+
+    assert (tmp_path / ".sellerreach" / "warehouse.db").is_file()
+    assert len(report.comparison) == 6
+    assert all(row["stand_in_orders"] > 0 for row in report.comparison)
+    assert all(row["missing_or_stale"] == 0 and row["unknown"] == 0 for row in report.comparison)
+    assert report.throttled == 3  # the injected 429s, and none from pacing
+    assert report.retries >= 5  # 3 throttled + 2 failed answers, all retried
+    assert {a["auth_status"] for a in report.status.accounts} == {"authorised"}
+    assert report.status.row_counts["fct_orders"] == sum(row["warehouse_orders"] for row in report.comparison)
