@@ -19,13 +19,18 @@ AUTHORISED = "authorised"
 NEEDS_REAUTH = "needs_reauth"
 
 
-def build_client(account: AccountConfig, clock: Clock) -> SpApiClient:
-    """A client for one account; resolves its secret references (ConfigError when one is missing)."""
-    credentials = LwaCredentials(
+def resolve_credentials(account: AccountConfig) -> LwaCredentials:
+    """The account's LWA credentials from their secret references (ConfigError when one is missing)."""
+    return LwaCredentials(
         client_id=resolve_secret(account.client_id),
         client_secret=resolve_secret(account.client_secret),
         refresh_token=resolve_secret(account.refresh_token),
     )
+
+
+def build_client(account: AccountConfig, clock: Clock, credentials: LwaCredentials | None = None) -> SpApiClient:
+    """A client for one account, with its credentials resolved from the references unless given."""
+    credentials = credentials or resolve_credentials(account)
     return SpApiClient(
         account_id=account.account_id,
         endpoint=account.endpoint,

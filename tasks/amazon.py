@@ -10,12 +10,11 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.events import emit_event
 
-from sellerreach.accounts import NEEDS_REAUTH, AuthCheck, build_client, check_authorisation
+from sellerreach.accounts import NEEDS_REAUTH, AuthCheck, build_client, check_authorisation, resolve_credentials
 from sellerreach.amazon.client import ClientStats, SpApiClient
 from sellerreach.clock import Clock
 from sellerreach.order_sync import PageProgress, SyncResult, sync_orders_backfill, sync_orders_live
 from sellerreach.progress import publish
-from sellerreach.secrets import resolve_secret
 from sellerreach.settings import AccountConfig, OrdersSyncConfig
 from tasks.warehouse import engine_for
 
@@ -25,15 +24,15 @@ _CLIENTS_LOCK = threading.Lock()
 
 def client_for(account: AccountConfig, clock: Clock) -> SpApiClient:
     """One client per account and process, so its rate-limit buckets carry over from run to run."""
+    credentials = resolve_credentials(account)
+    # new credentials (a seller who authorised again) get a new client; the key holds a hash, not the secrets
     fingerprint = hashlib.sha256(
-        "\0".join(
-            resolve_secret(ref) for ref in (account.client_id, account.client_secret, account.refresh_token)
-        ).encode()
+        "\0".join((credentials.client_id, credentials.client_secret, credentials.refresh_token)).encode()
     ).hexdigest()
     key = (account.account_id, account.endpoint, account.lwa_endpoint, id(clock), fingerprint)
     with _CLIENTS_LOCK:
         if key not in _CLIENTS:
-            _CLIENTS[key] = build_client(account, clock)
+            _CLIENTS[key] = build_client(account, clock, credentials)
         return _CLIENTS[key]
 
 
