@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from prefect import serve
 from prefect.flows import load_flow_from_entrypoint
+from prefect.schedules import Cron, Interval
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,18 +24,23 @@ def served_deployments(prefect_yaml: Path = ROOT / "prefect.yaml") -> list:
     runners = []
     for deployment in spec["deployments"]:
         flow = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))
-        schedule = (deployment.get("schedules") or [{}])[0]
         runners.append(
             flow.to_deployment(
                 name=deployment["name"],
                 description=deployment.get("description"),
                 tags=deployment.get("tags"),
                 parameters=deployment.get("parameters") or {},
-                interval=schedule.get("interval"),
-                cron=schedule.get("cron"),
+                schedules=[_schedule(s) for s in deployment.get("schedules") or []],
+                concurrency_limit=deployment.get("concurrency_limit"),
             )
         )
     return runners
+
+
+def _schedule(spec: dict):
+    if "cron" in spec:
+        return Cron(spec["cron"], timezone=spec.get("timezone"))
+    return Interval(spec["interval"], timezone=spec.get("timezone"))
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.futures import wait
 
-from sellerreach.accounts import NEEDS_REAUTH, register_accounts
+from sellerreach.accounts import NEEDS_REAUTH, register_accounts, resolve_credentials
 from sellerreach.clock import shared_clock
+from sellerreach.errors import RunFailed
 from sellerreach.settings import load_settings
-from tasks.amazon import authorise_account
+from tasks.amazon import authorise_account, failure_reason
 from tasks.warehouse import engine_for, prepare_warehouse
 
 ACTOR = "flow:refresh_tokens"
@@ -25,6 +26,8 @@ def refresh_tokens(config_path: str | None = None, account: str | None = None) -
     settings = load_settings(config_path)
     clock = shared_clock(settings.time_scale)
     accounts = [settings.account(account)] if account else list(settings.accounts)
+    for acc in accounts:
+        resolve_credentials(acc)  # a missing secret is a configuration error: say so before any work
     prepare_warehouse(settings.warehouse_url)
     register_accounts(engine_for(settings.warehouse_url), settings, clock.now())
     futures = [
@@ -45,12 +48,12 @@ def refresh_tokens(config_path: str | None = None, account: str | None = None) -
                 }
             )
         else:
-            failed.append(acc.account_id)
+            failed.append(f"{acc.account_id}: {failure_reason(future)}")
             summary.append({"account_id": acc.account_id, "status": "error", "access_token_expires_at": None})
     create_table_artifact(key="refresh-tokens", table=summary, description="Authorisation state per account")
     revoked = [row["account_id"] for row in summary if row["status"] == NEEDS_REAUTH]
     if revoked:
         get_run_logger().error("Accounts needing re-authorisation: %s", ", ".join(revoked))
     if failed:
-        raise RuntimeError(f"token exchange failed for {', '.join(failed)}; see the task logs")
+        raise RunFailed("token exchange failed for " + "; ".join(failed))
     return summary

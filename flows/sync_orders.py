@@ -13,10 +13,11 @@ from prefect import allow_failure, flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.futures import wait
 
-from sellerreach.accounts import NEEDS_REAUTH, register_accounts
+from sellerreach.accounts import NEEDS_REAUTH, register_accounts, resolve_credentials
 from sellerreach.clock import shared_clock
+from sellerreach.errors import RunFailed
 from sellerreach.settings import load_settings
-from tasks.amazon import authorise_account, sync_marketplace_orders
+from tasks.amazon import authorise_account, failure_reason, sync_marketplace_orders
 from tasks.warehouse import engine_for, prepare_warehouse
 
 ACTOR = "flow:sync_orders"
@@ -37,15 +38,19 @@ def sync_orders(
     clock = shared_clock(settings.time_scale)
     run_started_at = clock.now()
     accounts = [settings.account(account)] if account else list(settings.accounts)
+    for acc in accounts:
+        resolve_credentials(acc)  # a missing secret is a configuration error: say so before any work
     prepare_warehouse(settings.warehouse_url)
     register_accounts(engine_for(settings.warehouse_url), settings, run_started_at)
 
     checks = [authorise_account.submit(settings.warehouse_url, a, clock, ACTOR) for a in accounts]
     wait(checks)
     summary: list[dict] = []
+    failed: list[str] = []
     syncs = []
     for acc, check in zip(accounts, checks, strict=True):
         if not check.state.is_completed():
+            failed.append(f"{acc.account_id}: {failure_reason(check)}")
             summary.append(_account_row(acc.account_id, "error: token exchange failed"))
             continue
         if check.result().status == NEEDS_REAUTH:
@@ -66,12 +71,11 @@ def sync_orders(
             )
             syncs.append((acc.account_id, marketplace_id, previous))
     wait([future for _, _, future in syncs])
-    failed = []
     for account_id, marketplace_id, future in syncs:
         if future.state.is_completed():
             summary.append({"status": "ok", **future.result().as_dict()})
         else:
-            failed.append(f"{account_id}/{marketplace_id}")
+            failed.append(f"{account_id}/{marketplace_id}: {failure_reason(future)}")
             summary.append({**_account_row(account_id, "failed"), "marketplace_id": marketplace_id})
     create_table_artifact(
         key="sync-orders", table=summary, description="Orders synced per account and marketplace"
@@ -79,8 +83,8 @@ def sync_orders(
     quarantined = sum(int(row.get("quarantined") or 0) for row in summary)
     if quarantined:
         logger.warning("%d records quarantined in this run (table quarantine_records)", quarantined)
-    if failed or any(row["status"].startswith("error") for row in summary):
-        raise RuntimeError(f"order sync failed for {', '.join(failed) or 'some accounts'}; see the task logs")
+    if failed:
+        raise RunFailed("order sync failed for " + "; ".join(failed))
     return summary
 
 

@@ -21,11 +21,14 @@ import sqlalchemy as sa
 
 from schemas import tables as t
 from sellerreach.clock import Clock, shared_clock, use_clock
-from sellerreach.settings import demo_config
+from sellerreach.errors import ConfigError
+from sellerreach.settings import WAREHOUSE_URL_ENV, demo_config
 from sellerreach.status import WarehouseStatus
 
 DEMO_ENDPOINT = "http://127.0.0.1:8765"
 DEMO_CONFIG_PATH = Path(".sellerreach/demo.toml")
+DEMO_WAREHOUSE = Path(".sellerreach/warehouse.db")  # what the embedded demo config names
+DEMO_ACCOUNTS = frozenset({"acme-na", "acme-eu"})
 CLIENT_ID_ENV = "SELLERREACH_DEMO_CLIENT_ID"
 CLIENT_SECRET_ENV = "SELLERREACH_DEMO_CLIENT_SECRET"
 REFRESH_TOKEN_ENV = {
@@ -80,6 +83,28 @@ def start_demo_sandbox(
         yield RunningSandbox(server=server, world=world, clock=clock, env=env)
 
 
+def reset_demo_warehouse(path: Path) -> None:
+    """Start the demo from an empty warehouse (its stand-in is new each time, so old demo rows would not match
+    it). A warehouse holding any account other than the demo's is never touched: ConfigError instead."""
+    if not path.exists():
+        return
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            has_accounts = sa.inspect(conn).has_table(t.accounts.name)
+            accounts = {a for (a,) in conn.execute(sa.select(t.accounts.c.account_id))} if has_accounts else set()
+    finally:
+        engine.dispose()
+    foreign = sorted(accounts - DEMO_ACCOUNTS)
+    if foreign:
+        raise ConfigError(
+            f"{path}: holds accounts that are not the demo's ({', '.join(foreign)}); the demo starts from an empty "
+            f"warehouse at this path and will not delete yours. Move it, or run the demo in another folder."
+        )
+    for leftover in path.parent.glob(path.name + "*"):  # the database and its -wal/-shm files
+        leftover.unlink()
+
+
 def _with_rate(seller: Any, orders_per_day: float) -> Any:
     import dataclasses
 
@@ -116,9 +141,11 @@ def compare_with_ground_truth(
     with engine.connect() as conn:
         for (account_id, marketplace_id), cursor in sorted(cursors.items()):
             truth = world.ground_truth(account_id, marketplace_id)
-            start = since[(account_id, marketplace_id)]
+            start = since.get((account_id, marketplace_id))
+            if start is None or cursor is None:  # never read: nothing to compare
+                continue
             due = {
-                o: updated for o, updated in truth.items() if cursor and start <= updated <= cursor - settle
+                o: updated for o, updated in truth.items() if start <= updated <= cursor - settle
             }
             stored = dict(
                 conn.execute(
@@ -164,6 +191,9 @@ def run_demo(
     from sellerreach.warehouse import create_warehouse_engine
 
     say = console.print if console is not None else (lambda *_: None)
+    if os.environ.pop(WAREHOUSE_URL_ENV, None):
+        say(f"The demo ignores {WAREHOUSE_URL_ENV}: it writes only to {DEMO_WAREHOUSE}")
+    reset_demo_warehouse(DEMO_WAREHOUSE)
     _start_prefect_api()
     with (
         start_demo_sandbox(time_scale=time_scale, orders_per_day=orders_per_day) as running,
@@ -188,7 +218,9 @@ def run_demo(
             )
             rows = sync_orders(config_path=config)
             for row in rows:
-                read_from.setdefault((row["account_id"], row["marketplace_id"]), _parse(row["read_from"]))
+                if row.get("read_from"):  # where each marketplace's first read started
+                    key = (row["account_id"], row["marketplace_id"])
+                    read_from.setdefault(key, datetime.fromisoformat(row["read_from"]))
         settings = load_settings(config)
         engine = create_warehouse_engine(settings.warehouse_url)
         status = read_status(engine)
@@ -215,10 +247,6 @@ def run_demo(
         throttled=sum(stats["throttled"].values()),
         retries=client.retries,
     )
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def _start_prefect_api() -> None:

@@ -35,3 +35,7 @@ class AuthorizationRevoked(FatalError):
 
 class SkippableRecord(SellerreachError):
     """One payload cannot be loaded; quarantine it with its raw JSON and go on with the rest."""
+
+
+class RunFailed(SellerreachError):
+    """A flow finished its other work but some of its units failed; the message says which and why."""

@@ -43,10 +43,17 @@ def create_warehouse_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Connection) -> None:
+            # take the write lock when the transaction starts, so what a load reads (the stored versions) cannot
+            # change under it before it writes: two syncs of one account serialise instead of racing
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(parsed, pool_pre_ping=True)
@@ -216,6 +223,10 @@ def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> 
         seen = latest.get(rows.amazon_order_id)
         if seen is None or rows.order["last_updated_at"] >= seen.order["last_updated_at"]:
             latest[rows.amazon_order_id] = rows
+    if conn.dialect.name == "postgresql":
+        # the same serialisation on PostgreSQL: one loader per account at a time, until this transaction ends
+        for account_id in sorted({rows.raw["account_id"] for rows in latest.values()}):
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"sellerreach.orders.{account_id}"))))
     stored = _stored_versions(conn, list(latest))
     fresh: list[OrderRows] = []
     for order_id, rows in latest.items():
@@ -253,7 +264,14 @@ def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> 
             t.dim_buyers,
             buyers,
             ["buyer_id"],
-            merge={"first_order_at": "min", "last_order_at": "max", "is_business_buyer": "or"},
+            # name, company and language follow the buyer's latest order, not whichever order changed last
+            merge={
+                "first_order_at": "min",
+                "last_order_at": "max",
+                "is_business_buyer": "or",
+                **dict.fromkeys(("relay_email", "buyer_name", "company_name", "preferred_language"), "newer"),
+            },
+            newer_by="last_order_at",
         )
     return counts
 
@@ -365,12 +383,14 @@ def _upsert(
     *,
     update: Sequence[str] | None = None,
     merge: Mapping[str, str] | None = None,
+    newer_by: str | None = None,
     only_if_changed: bool = False,
 ) -> None:
     """INSERT ... ON CONFLICT (key) DO UPDATE for a batch of rows with the same columns.
 
     `update` limits the columns overwritten (default: every non-key column given); `merge` combines a column
-    with the stored value instead: min, max, or (booleans)."""
+    with the stored value instead: min, max, or (booleans), newer (the incoming value when its `newer_by`
+    column is at least the stored one, else the stored value)."""
     if not rows:
         return
     columns = list(rows[0])
@@ -399,6 +419,10 @@ def _upsert(
             set_[column] = greatest(current[column], excluded[column])
         elif how == "or":
             set_[column] = sa.or_(current[column], excluded[column])
+        elif how == "newer" and newer_by:
+            set_[column] = sa.case(
+                (excluded[newer_by] >= current[newer_by], excluded[column]), else_=current[column]
+            )
         else:
             raise ValueError(f"unknown merge {how!r} for {table.name}.{column}")
     where = None

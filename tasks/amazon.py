@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.events import emit_event
+from prefect.futures import PrefectFuture
+from sqlalchemy.engine import Engine
 
 from sellerreach.accounts import NEEDS_REAUTH, AuthCheck, build_client, check_authorisation, resolve_credentials
 from sellerreach.amazon.client import ClientStats, SpApiClient
 from sellerreach.clock import Clock
+from sellerreach.errors import AuthorizationRevoked
 from sellerreach.order_sync import PageProgress, SyncResult, sync_orders_backfill, sync_orders_live
 from sellerreach.progress import publish
 from sellerreach.settings import AccountConfig, OrdersSyncConfig
+from sellerreach.warehouse import record_authorisation
 from tasks.warehouse import engine_for
 
+ACTOR = "task:sync-marketplace-orders"
 _CLIENTS: dict[tuple[object, ...], SpApiClient] = {}
 _CLIENTS_LOCK = threading.Lock()
 
@@ -34,6 +40,12 @@ def client_for(account: AccountConfig, clock: Clock) -> SpApiClient:
         if key not in _CLIENTS:
             _CLIENTS[key] = build_client(account, clock, credentials)
         return _CLIENTS[key]
+
+
+def failure_reason(future: PrefectFuture) -> str:
+    """The message of the exception a failed task run raised (secrets never reach exception messages)."""
+    outcome = future.state.result(raise_on_failure=False)
+    return str(outcome) if isinstance(outcome, BaseException) else (future.state.message or "failed")
 
 
 def client_stats() -> ClientStats:
@@ -59,19 +71,7 @@ def authorise_account(
         engine_for(warehouse_url), client_for(account, clock), actor=actor, fresh=fresh
     )
     if check.status == NEEDS_REAUTH:
-        logger.error(
-            "Account %s needs re-authorisation: %s. Its syncs are skipped until the seller authorises again.",
-            account.account_id,
-            check.error,
-        )
-        emit_event(
-            event="sellerreach.account.needs-reauth",
-            resource={
-                "prefect.resource.id": f"sellerreach.account.{account.account_id}",
-                "prefect.resource.name": account.account_id,
-            },
-            payload={"error": check.error, "first_detected": check.status_changed},
-        )
+        _announce_needs_reauth(account.account_id, check.error, first_detected=check.status_changed)
     else:
         logger.info(
             "Account %s authorised; access token valid until %s",
@@ -79,6 +79,19 @@ def authorise_account(
             check.access_token_expires_at.isoformat() if check.access_token_expires_at else "?",
         )
     return check
+
+
+def _announce_needs_reauth(account_id: str, error: str | None, *, first_detected: bool) -> None:
+    get_run_logger().error(
+        "Account %s needs re-authorisation: %s. Its syncs are skipped until the seller authorises again.",
+        account_id,
+        error,
+    )
+    emit_event(
+        event="sellerreach.account.needs-reauth",
+        resource={"prefect.resource.id": f"sellerreach.account.{account_id}", "prefect.resource.name": account_id},
+        payload={"error": error, "first_detected": first_detected},
+    )
 
 
 @task(
@@ -113,21 +126,15 @@ def sync_marketplace_orders(
         )
         publish(progress)
 
-    if since is not None and until is not None:
-        result = sync_orders_backfill(
-            engine,
-            client,
-            marketplace_id,
-            config,
-            since=since,
-            until=until,
-            run_started_at=run_started_at,
-            on_page=on_page,
-        )
-    else:
-        result = sync_orders_live(
-            engine, client, marketplace_id, config, run_started_at=run_started_at, on_page=on_page
-        )
+    try:
+        result = _sync(engine, client, marketplace_id, config, run_started_at, since, until, on_page)
+    except AuthorizationRevoked as exc:  # revoked between the check and this page: mark it, then fail the task
+        with engine.begin() as conn:
+            changed = record_authorisation(
+                conn, account.account_id, status=NEEDS_REAUTH, now=clock.now(), actor=ACTOR, error=str(exc)
+            )
+        _announce_needs_reauth(account.account_id, str(exc), first_detected=changed)
+        raise
     logger.info(
         "%s %s: %d orders read (%d new, %d updated, %d unchanged), %d quarantined",
         account.account_id,
@@ -146,3 +153,21 @@ def sync_marketplace_orders(
             result.quarantined,
         )
     return result
+
+
+def _sync(
+    engine: Engine,
+    client: SpApiClient,
+    marketplace_id: str,
+    config: OrdersSyncConfig,
+    run_started_at: datetime,
+    since: datetime | None,
+    until: datetime | None,
+    on_page: Callable[[PageProgress], None],
+) -> SyncResult:
+    if since is not None and until is not None:
+        return sync_orders_backfill(
+            engine, client, marketplace_id, config, since=since, until=until, run_started_at=run_started_at,
+            on_page=on_page,
+        )
+    return sync_orders_live(engine, client, marketplace_id, config, run_started_at=run_started_at, on_page=on_page)

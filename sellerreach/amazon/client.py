@@ -232,6 +232,8 @@ class SpApiClient:
         body = _json_or_none(response)
         if response.status_code >= 400:
             code, message = _first_error(body)
+            if response.status_code == 403 and token_source is not None:
+                self._rdts.clear()  # a refused Restricted Data Token must not be reused for the next pages
             if response.status_code == 403 and code == "Unauthorized" and token_source is None:
                 # an access token Amazon considers expired: drop it, the retry exchanges a fresh one
                 self._tokens.invalidate()

@@ -53,7 +53,10 @@ def exchange_refresh_token(
             },
         )
     except httpx.TransportError as exc:
-        raise RetriableError(f"LWA token endpoint unreachable: {type(exc).__name__}") from None
+        raise RetriableError(
+            f"LWA token endpoint {lwa_endpoint} unreachable ({type(exc).__name__}); check the account's "
+            "lwa_endpoint, and with the demo defaults that `sellerreach sandbox` is running"
+        ) from None
     if response.status_code == 429 or response.status_code >= 500:
         raise RetriableError(f"LWA token endpoint answered HTTP {response.status_code}")
     try:

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import sqlalchemy as sa
 from pydantic import ValidationError
 
+from schemas import tables as t
 from schemas.payloads import Money, Order
 from sellerreach.buyers import buyer_id_for
 from sellerreach.errors import SkippableRecord
@@ -167,6 +169,14 @@ def map_order(payload: dict, account_id: str) -> OrderRows:
         "payload": payload,
         "payload_sha256": _sha256(payload_json := canonical_json(payload)),
     }
+    _check_fits(raw_row, t.raw_spapi_orders)
+    _check_fits(order_row, t.fct_orders)
+    for item in items:
+        _check_fits(item, t.fct_order_items)
+    if buyer_row is not None:
+        _check_fits(buyer_row, t.dim_buyers)
+    if len({item["order_item_id"] for item in items}) != len(items):
+        raise SkippableRecord("orderItems: the same orderItemId appears more than once")
     return OrderRows(
         amazon_order_id=order.order_id,
         raw=raw_row,
@@ -234,3 +244,12 @@ def _describe(exc: ValidationError) -> str:
         path = path.lstrip(".")
         problems.append(f"{path or 'payload'}: {error['msg']}")
     return "; ".join(problems)
+
+
+def _check_fits(row: dict, table: sa.Table) -> None:
+    """A value longer than its column would fail the whole page's transaction; set the one record aside."""
+    for column in table.columns:
+        value = row.get(column.name)
+        length = getattr(column.type, "length", None)
+        if length and isinstance(value, str) and len(value) > length:
+            raise SkippableRecord(f"{table.name}.{column.name}: longer than the column's {length} characters")

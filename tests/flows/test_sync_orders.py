@@ -12,6 +12,7 @@ from flows.sync_orders import sync_orders
 from schemas import tables as t
 from sellerreach import order_sync
 from sellerreach.demo import compare_with_ground_truth
+from sellerreach.errors import RunFailed
 from sellerreach.warehouse import create_warehouse_engine
 from tests.support.standin import running_stand_in
 
@@ -133,7 +134,7 @@ def test_run_killed_after_page_k_resumes_without_gaps_or_doubles(monkeypatch, tm
         stand_in.engine = engine = create_warehouse_engine(warehouse_url)
         config = str(stand_in.config_path)
         monkeypatch.setattr(order_sync, "quarantine", crash_on_page_4)
-        with pytest.raises(RuntimeError, match="acme-na/ATVPDKIKX0DER"):
+        with pytest.raises(RunFailed, match="acme-na/ATVPDKIKX0DER: process killed between load and commit"):
             sync_orders(config_path=config, account="acme-na")
         monkeypatch.setattr(order_sync, "quarantine", real_quarantine)
 

@@ -150,3 +150,22 @@ def test_sync_state_round_trip(warehouse_url):
         state = read_sync_state(conn, key)
     assert state["cursor_at"] == NOW - timedelta(minutes=2)
     assert state["resume_token"] is None
+
+
+def test_a_changed_older_order_does_not_overwrite_the_buyers_latest_details(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    email = "k2m9x7q4dz5v1w8@marketplace.amazon.com"
+    old = order_payload(20, created=datetime(2026, 10, 1, tzinfo=UTC), buyer_email=email)
+    new = order_payload(21, created=datetime(2026, 11, 5, tzinfo=UTC), buyer_email=email)
+    old["buyer"]["buyerName"], new["buyer"]["buyerName"] = "J. Smith", "John Smith"
+    with engine.begin() as conn:
+        load_orders(conn, [map_order(old, "acme-na"), map_order(new, "acme-na")], NOW)
+    changed_old = order_payload(20, created=datetime(2026, 10, 1, tzinfo=UTC), buyer_email=email,
+                                updated=datetime(2026, 11, 10, tzinfo=UTC))
+    changed_old["buyer"]["buyerName"] = "J. Smith"
+    with engine.begin() as conn:
+        assert load_orders(conn, [map_order(changed_old, "acme-na")], NOW).updated == 1
+    with engine.connect() as conn:
+        buyer = conn.execute(sa.select(t.dim_buyers)).mappings().one()
+    assert buyer["buyer_name"] == "John Smith"
+    assert buyer["last_order_at"] == datetime(2026, 11, 5, tzinfo=UTC)

@@ -32,3 +32,5 @@ def test_serve_builds_one_runner_per_deployment_with_its_schedule():
     assert set(runners) == {"refresh-tokens", "sync-orders"}
     assert runners["refresh-tokens"].schedules[0].schedule.interval.total_seconds() == 1800
     assert runners["sync-orders"].schedules[0].schedule.cron == "7 * * * *"
+    assert runners["sync-orders"].schedules[0].schedule.timezone == "UTC"
+    assert runners["sync-orders"].concurrency_limit == 1  # overlapping hourly syncs would share a quota

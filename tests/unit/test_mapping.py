@@ -469,3 +469,18 @@ def test_mapping_does_not_change_the_payload() -> None:
 
     assert payload == SEARCH_EXAMPLE
     assert rows.raw["payload"] is payload
+
+
+def test_a_duplicate_order_item_id_is_set_aside_not_loaded():
+    payload = copy.deepcopy(SEARCH_EXAMPLE)
+    payload["orderItems"][1]["orderItemId"] = payload["orderItems"][0]["orderItemId"]
+    with pytest.raises(SkippableRecord, match="orderItemId appears more than once"):
+        map_order(payload, "acme-na")
+
+
+def test_a_value_longer_than_its_column_is_set_aside_without_showing_it():
+    payload = copy.deepcopy(SEARCH_EXAMPLE)
+    payload["orderItems"][0]["product"]["sellerSku"] = "SKU-" + "X" * 80
+    with pytest.raises(SkippableRecord) as raised:
+        map_order(payload, "acme-na")
+    assert "fct_order_items.seller_sku" in str(raised.value) and "XXXX" not in str(raised.value)
