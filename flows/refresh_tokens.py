@@ -10,12 +10,11 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.futures import wait
 
-from sellerreach.accounts import NEEDS_REAUTH, register_accounts, resolve_credentials
+from sellerreach.accounts import NEEDS_REAUTH
 from sellerreach.clock import shared_clock
 from sellerreach.errors import RunFailed
 from sellerreach.settings import load_settings
-from tasks.amazon import authorise_account, failure_reason
-from tasks.warehouse import engine_for, prepare_warehouse
+from tasks.amazon import accounts_to_run, authorise_account, failure_reason
 
 ACTOR = "flow:refresh_tokens"
 
@@ -25,11 +24,7 @@ def refresh_tokens(config_path: str | None = None, account: str | None = None) -
     """Check every configured account (or only `account`); returns each account's authorisation state."""
     settings = load_settings(config_path)
     clock = shared_clock(settings.time_scale)
-    accounts = [settings.account(account)] if account else list(settings.accounts)
-    for acc in accounts:
-        resolve_credentials(acc)  # a missing secret is a configuration error: say so before any work
-    prepare_warehouse(settings.warehouse_url)
-    register_accounts(engine_for(settings.warehouse_url), settings, clock.now())
+    accounts = accounts_to_run(settings, account, clock.now())
     futures = [
         authorise_account.submit(settings.warehouse_url, a, clock, ACTOR, fresh=True) for a in accounts
     ]

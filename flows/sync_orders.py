@@ -13,12 +13,11 @@ from prefect import allow_failure, flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.futures import wait
 
-from sellerreach.accounts import NEEDS_REAUTH, register_accounts, resolve_credentials
+from sellerreach.accounts import NEEDS_REAUTH
 from sellerreach.clock import shared_clock
 from sellerreach.errors import RunFailed
 from sellerreach.settings import load_settings
-from tasks.amazon import authorise_account, failure_reason, sync_marketplace_orders
-from tasks.warehouse import engine_for, prepare_warehouse
+from tasks.amazon import accounts_to_run, authorise_account, failure_reason, sync_marketplace_orders
 
 ACTOR = "flow:sync_orders"
 
@@ -37,11 +36,7 @@ def sync_orders(
     settings = load_settings(config_path)
     clock = shared_clock(settings.time_scale)
     run_started_at = clock.now()
-    accounts = [settings.account(account)] if account else list(settings.accounts)
-    for acc in accounts:
-        resolve_credentials(acc)  # a missing secret is a configuration error: say so before any work
-    prepare_warehouse(settings.warehouse_url)
-    register_accounts(engine_for(settings.warehouse_url), settings, run_started_at)
+    accounts = accounts_to_run(settings, account, run_started_at)
 
     checks = [authorise_account.submit(settings.warehouse_url, a, clock, ACTOR) for a in accounts]
     wait(checks)

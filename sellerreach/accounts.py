@@ -62,10 +62,7 @@ def check_authorisation(engine: Engine, client: SpApiClient, *, actor: str, fres
     try:
         expires_at = client.access_token_expires_at(fresh=fresh)
     except AuthorizationRevoked as exc:
-        with engine.begin() as conn:
-            changed = record_authorisation(
-                conn, client.account_id, status=NEEDS_REAUTH, now=now, actor=actor, error=str(exc)
-            )
+        changed = mark_needs_reauth(engine, client.account_id, exc, now=now, actor=actor)
         return AuthCheck(client.account_id, NEEDS_REAUTH, None, str(exc), changed)
     with engine.begin() as conn:
         changed = record_authorisation(
@@ -77,3 +74,11 @@ def check_authorisation(engine: Engine, client: SpApiClient, *, actor: str, fres
             access_token_expires_at=expires_at,
         )
     return AuthCheck(client.account_id, AUTHORISED, expires_at, None, changed)
+
+
+def mark_needs_reauth(
+    engine: Engine, account_id: str, error: AuthorizationRevoked, *, now: datetime, actor: str
+) -> bool:
+    """Record that the seller must authorise again (audit-logged when the status changes); True if it changed."""
+    with engine.begin() as conn:
+        return record_authorisation(conn, account_id, status=NEEDS_REAUTH, now=now, actor=actor, error=str(error))

@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,7 @@ def start_demo_sandbox(
         env_file.chmod(0o600)
     clock = shared_clock(time_scale)
     sellers = [
-        _with_rate(s, orders_per_day)
+        replace(s, orders_per_day=orders_per_day)
         for s in demo_sellers({account: env[name] for account, name in REFRESH_TOKEN_ENV.items()})
     ]
     world = OrderWorld(sellers, clock, seed=seed)
@@ -103,12 +103,6 @@ def reset_demo_warehouse(path: Path) -> None:
         )
     for leftover in path.parent.glob(path.name + "*"):  # the database and its -wal/-shm files
         leftover.unlink()
-
-
-def _with_rate(seller: Any, orders_per_day: float) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(seller, orders_per_day=orders_per_day)
 
 
 def write_demo_config(path: Path, *, endpoint: str, time_scale: float) -> Path:

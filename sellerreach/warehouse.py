@@ -206,10 +206,6 @@ class LoadCounts:
             self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
         )
 
-    @property
-    def changed(self) -> int:
-        return self.inserted + self.updated
-
 
 def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> LoadCounts:
     """Upsert orders, their items and buyers. An order whose payload is unchanged, or older than the stored

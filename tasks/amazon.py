@@ -13,15 +13,22 @@ from prefect.events import emit_event
 from prefect.futures import PrefectFuture
 from sqlalchemy.engine import Engine
 
-from sellerreach.accounts import NEEDS_REAUTH, AuthCheck, build_client, check_authorisation, resolve_credentials
+from sellerreach.accounts import (
+    NEEDS_REAUTH,
+    AuthCheck,
+    build_client,
+    check_authorisation,
+    mark_needs_reauth,
+    register_accounts,
+    resolve_credentials,
+)
 from sellerreach.amazon.client import ClientStats, SpApiClient
 from sellerreach.clock import Clock
 from sellerreach.errors import AuthorizationRevoked
 from sellerreach.order_sync import PageProgress, SyncResult, sync_orders_backfill, sync_orders_live
 from sellerreach.progress import publish
-from sellerreach.settings import AccountConfig, OrdersSyncConfig
-from sellerreach.warehouse import record_authorisation
-from tasks.warehouse import engine_for
+from sellerreach.settings import AccountConfig, OrdersSyncConfig, Settings
+from tasks.warehouse import engine_for, prepare_warehouse
 
 ACTOR = "task:sync-marketplace-orders"
 _CLIENTS: dict[tuple[object, ...], SpApiClient] = {}
@@ -40,6 +47,17 @@ def client_for(account: AccountConfig, clock: Clock) -> SpApiClient:
         if key not in _CLIENTS:
             _CLIENTS[key] = build_client(account, clock, credentials)
         return _CLIENTS[key]
+
+
+def accounts_to_run(settings: Settings, account: str | None, now: datetime) -> list[AccountConfig]:
+    """The accounts a flow run works on (all, or only `account`), with their secrets checked (a missing one is a
+    configuration error, said before any work) and the warehouse migrated and knowing every account."""
+    accounts = [settings.account(account)] if account else list(settings.accounts)
+    for acc in accounts:
+        resolve_credentials(acc)
+    prepare_warehouse(settings.warehouse_url)
+    register_accounts(engine_for(settings.warehouse_url), settings, now)
+    return accounts
 
 
 def failure_reason(future: PrefectFuture) -> str:
@@ -129,10 +147,7 @@ def sync_marketplace_orders(
     try:
         result = _sync(engine, client, marketplace_id, config, run_started_at, since, until, on_page)
     except AuthorizationRevoked as exc:  # revoked between the check and this page: mark it, then fail the task
-        with engine.begin() as conn:
-            changed = record_authorisation(
-                conn, account.account_id, status=NEEDS_REAUTH, now=clock.now(), actor=ACTOR, error=str(exc)
-            )
+        changed = mark_needs_reauth(engine, account.account_id, exc, now=clock.now(), actor=ACTOR)
         _announce_needs_reauth(account.account_id, str(exc), first_detected=changed)
         raise
     logger.info(
