@@ -7,6 +7,7 @@ telemetry is off unless the user turned it on.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -141,11 +142,19 @@ def sandbox(
             f"SP-API stand-in listening on {running.server.url} (time scale {time_scale}); Ctrl-C stops it."
         )
         console.print("Credentials for the demo accounts: .sellerreach/sandbox.env")
+        # Piped output is block-buffered: flush so a supervisor or `| tee` sees the address now, and treat
+        # SIGTERM like Ctrl-C so the server shuts down cleanly instead of dying with its output unflushed.
+        sys.stdout.flush()
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
             while True:
                 running.clock.sleep(3600 * time_scale)
         except KeyboardInterrupt:
             console.print("Stopped.")
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command("refresh-tokens")
