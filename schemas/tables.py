@@ -69,6 +69,10 @@ sync_state = sa.Table(
     # high-water mark: everything updated before it has been loaded
     sa.Column("cursor_at", UTCDateTime),
     sa.Column("overlap_seconds", sa.Integer, nullable=False, server_default="0"),
+    # streams read by position instead of time (mailbox folders): the epoch (IMAP UIDVALIDITY) and the last
+    # position read in it (the highest UID); a new epoch means every position is new
+    sa.Column("cursor_epoch", sa.BigInteger),
+    sa.Column("cursor_position", sa.BigInteger),
     # the window being read and the page to resume from, so a crash after page k resumes at page k+1
     sa.Column("window_start_at", UTCDateTime),
     sa.Column("window_end_at", UTCDateTime),
@@ -184,4 +188,97 @@ audit_log = sa.Table(
     sa.Column("before", JSONDoc),
     sa.Column("after", JSONDoc),
     sa.Column("detail", sa.Text),
+)
+
+# -- the inbox (buyer messages arrive as relay mail; sellerreach/inbox) ------------------------------------------
+
+fct_buyer_messages = sa.Table(
+    "fct_buyer_messages",
+    metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("message_id", sa.String(255), primary_key=True),  # the Message-ID header (synthesised when missing)
+    sa.Column("thread_id", sa.String(32), nullable=False, index=True),
+    sa.Column("marketplace_id", sa.String(32)),
+    sa.Column("amazon_order_id", sa.String(32), index=True),
+    sa.Column("buyer_id", sa.String(64), index=True),
+    sa.Column("relay_email", sa.String(320)),  # personal data: only ever here, never in logs or artifacts
+    sa.Column("direction", sa.String(3), nullable=False),  # in (buyer) | out (seller)
+    sa.Column("sent_by", sa.String(64)),  # out: the agent or rule that sent it through sellerreach, else null
+    sa.Column("received_at", UTCDateTime, nullable=False, index=True),  # IMAP INTERNALDATE / Maildir delivery
+    sa.Column("sent_at", UTCDateTime),  # the Date header as written by the sender
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the author's text, without relay boilerplate or quoted history
+    sa.Column("language", sa.String(8)),
+    sa.Column("attachments", JSONDoc, nullable=False),  # [{filename, content_type, size_bytes}]; never stored
+    sa.Column("in_reply_to", sa.String(255)),
+    sa.Column("mailbox_id", sa.String(64), nullable=False),
+    sa.Column("folder", sa.String(128), nullable=False),
+    sa.Column("loaded_at", UTCDateTime, nullable=False),
+)
+
+dim_threads = sa.Table(
+    "dim_threads",
+    metadata,
+    sa.Column("thread_id", sa.String(32), primary_key=True),  # hash of (account, buyer, order or subject)
+    sa.Column("account_id", sa.String(64), nullable=False, index=True),
+    sa.Column("marketplace_id", sa.String(32)),
+    sa.Column("amazon_order_id", sa.String(32)),
+    sa.Column("buyer_id", sa.String(64)),
+    sa.Column("subject", sa.Text, nullable=False),  # of the first message
+    sa.Column("language", sa.String(8)),  # of the buyer's latest message
+    # open | answered | closed | no_response_needed; a new buyer message reopens a closed thread
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("status_changed_at", UTCDateTime, nullable=False),
+    sa.Column("owner", sa.String(64)),  # agent id
+    sa.Column("tags", JSONDoc, nullable=False),  # sorted list of strings
+    sa.Column("message_count", sa.Integer, nullable=False),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Column("last_message_at", UTCDateTime, nullable=False),
+    sa.Column("last_inbound_at", UTCDateTime),
+    sa.Column("last_outbound_at", UTCDateTime),
+    sa.Column("first_response_at", UTCDateTime),
+    # the SLA clock: started by the oldest unanswered buyer message, stopped by a reply or "no response needed"
+    sa.Column("sla_started_at", UTCDateTime),
+    sa.Column("sla_due_at", UTCDateTime, index=True),
+    sa.Column("is_breached", sa.Boolean, nullable=False),
+    sa.Column("is_near_breach", sa.Boolean, nullable=False),
+    sa.Column("breaches", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+fct_inbox_alerts = sa.Table(
+    "fct_inbox_alerts",
+    metadata,
+    sa.Column("alert_id", sa.String(32), primary_key=True),  # hash of what raised it: one alert, one row
+    sa.Column("thread_id", sa.String(32), nullable=False, index=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("marketplace_id", sa.String(32)),
+    sa.Column("kind", sa.String(16), nullable=False),  # keyword | near_breach | breach
+    sa.Column("rule_id", sa.String(48)),  # keyword alerts: the rule that matched
+    sa.Column("message_id", sa.String(255)),  # keyword alerts: the message that matched
+    sa.Column("sla_due_at", UTCDateTime),  # SLA alerts: the due time of the clock period
+    sa.Column("raised_at", UTCDateTime, nullable=False),
+    sa.Column("emitted_at", UTCDateTime),  # when the Prefect event went out (null: not yet)
+)
+
+rpt_inbox_daily = sa.Table(
+    "rpt_inbox_daily",
+    metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("marketplace_id", sa.String(32), primary_key=True),  # "" when the marketplace is not known
+    sa.Column("day", sa.Date, primary_key=True),  # UTC day of the buyer's message
+    sa.Column("messages_in", sa.Integer, nullable=False),
+    sa.Column("messages_out", sa.Integer, nullable=False),
+    sa.Column("threads_opened", sa.Integer, nullable=False),
+    # response periods (a run of the SLA clock) started this day that were answered or are past due by now
+    sa.Column("response_periods", sa.Integer, nullable=False),
+    sa.Column("responded", sa.Integer, nullable=False),
+    sa.Column("responded_within_sla", sa.Integer, nullable=False),
+    sa.Column("response_rate_within_sla", sa.Float),  # Amazon's target: 0.9 or more; null: nothing due yet
+    sa.Column("first_response_avg_hours", sa.Float),  # Amazon's target: 12 h or less
+    sa.Column("first_response_p50_hours", sa.Float),
+    sa.Column("first_response_p90_hours", sa.Float),
+    sa.Column("breaches", sa.Integer, nullable=False),
+    sa.Column("unanswered", sa.Integer, nullable=False),  # periods still waiting for a reply
+    sa.Column("computed_at", UTCDateTime, nullable=False),
 )

@@ -240,6 +240,297 @@ def demo(
         f"Stand-in served {report.requests} SP-API requests, throttled {report.throttled}; "
         f"the client retried {report.retries} and lost none."
     )
+    _print_rows("Message syncs (the second reads only what arrived since the first)", report.inbox_runs)
+    _print_rows("Inbox per account", report.inbox)
+    console.print("See the queue: `sellerreach inbox --config .sellerreach/demo.toml --status all`")
+
+
+@app.command("sync-messages")
+def sync_messages_command(
+    config: ConfigOption = None,
+    mailbox: Annotated[str | None, typer.Option("--mailbox", "-m", help="Only this mailbox id.")] = None,
+) -> None:
+    """Read new buyer messages from every configured mailbox (IMAP or Maildir) into threads with SLA clocks.
+
+    Only mail above each folder's cursor is fetched; a mailbox whose UIDVALIDITY changed is re-scanned by
+    Message-ID, so nothing is doubled. Alerts (keywords, near breach, breach) go out as Prefect events.
+
+    Example: `sellerreach sync-messages --mailbox acme-eu-relay`
+    """
+    from flows.sync_messages import sync_messages
+
+    with _clear_errors():
+        rows = sync_messages(config_path=config, mailbox=mailbox)
+    _print_rows("Messages synced", rows, MESSAGE_SYNC_COLUMNS)
+
+
+MESSAGE_SYNC_COLUMNS = (
+    "mailbox_id",
+    "folder",
+    "status",
+    "rescanned",
+    "candidates",
+    "fetched",
+    "stored",
+    "known",
+    "ignored",
+    "quarantined",
+    "threads",
+    "keyword_alerts",
+)
+
+inbox_app = typer.Typer(
+    help="The agents' queue: threads with owner, tags and SLA clock.\n\n"
+    "Without a command it lists the queue, most urgent first. Example: `sellerreach inbox --overdue --owner mia`",
+    invoke_without_command=True,
+)
+app.add_typer(inbox_app, name="inbox")
+AgentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--agent",
+        envvar="SELLERREACH_AGENT",
+        help="You, an agent id from [[inbox.agents]]: times are shown in "
+        "your time zone and your actions are audit-logged under your name.",
+    ),
+]
+ThreadArgument = Annotated[
+    str, typer.Argument(help="Thread id, or its first 6+ characters as `inbox` shows.")
+]
+
+
+@inbox_app.callback()
+def inbox_list(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    owner: Annotated[
+        str | None, typer.Option(help="Only this agent's threads; 'none' for unassigned.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option(help="Only threads with this tag, e.g. complaint.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only threads past their SLA due time.")] = False,
+    account: AccountOption = None,
+    marketplace: Annotated[str | None, typer.Option(help="Only this marketplace id.")] = None,
+    status: Annotated[str, typer.Option(help="open, answered, closed, no_response_needed, or all.")] = "open",
+    agent: AgentOption = None,
+    limit: Annotated[int, typer.Option(help="At most this many threads.")] = 50,
+) -> None:
+    """List the queue (open threads, most urgent first), or run one of the commands below on a thread.
+
+    Example: `sellerreach inbox --tag complaint --agent mia`
+    """
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = {"config": config, "agent": agent}
+        return
+    from sellerreach.inbox.queue import QueueFilter, list_threads
+    from sellerreach.inbox.threads import STATUSES
+
+    if status != "all" and status not in STATUSES:
+        raise typer.BadParameter(
+            f"{status!r}: use one of {', '.join(STATUSES)} or all", param_hint="--status"
+        )
+    with _clear_errors():
+        settings, engine = _inbox_warehouse(config)
+        zone = _agent_zone(settings, agent)
+        where = QueueFilter(
+            owner=owner,
+            tag=tag,
+            overdue=overdue,
+            account_id=account,
+            marketplace_id=marketplace,
+            statuses=() if status == "all" else (status,),
+        )
+        with engine.connect() as conn:
+            rows = list_threads(conn, where, _now(settings), limit=limit)
+    table = Table(title=f"Inbox: {len(rows)} threads ({status}), times in {zone.key}")
+    for column in (
+        "thread",
+        "account",
+        "market",
+        "order",
+        "lang",
+        "status",
+        "owner",
+        "tags",
+        "msgs",
+        "last message",
+        "SLA due",
+        "",
+    ):
+        table.add_column(column)
+    now = _now(settings)
+    for row in rows:
+        due = row["sla_due_at"]
+        flag = "BREACHED" if due and due < now else ("near" if row["is_near_breach"] else "")
+        table.add_row(
+            row["thread_id"][:8],
+            row["account_id"],
+            _market(row["marketplace_id"]),
+            row["amazon_order_id"] or "-",
+            row["language"] or "-",
+            row["status"],
+            row["owner"] or "-",
+            ",".join(row["tags"]) or "-",
+            str(row["message_count"]),
+            _local(row["last_message_at"], zone),
+            _local(due, zone),
+            flag,
+        )
+    console.print(table)
+
+
+@inbox_app.command("show")
+def inbox_show(ctx: typer.Context, thread: ThreadArgument) -> None:
+    """Show one thread: its state, SLA clock and every message (buyer addresses are not shown).
+
+    Example: `sellerreach inbox show 3f9a2c`
+    """
+    from sellerreach.inbox.queue import resolve_thread_id, thread_messages, thread_row
+
+    with _clear_errors():
+        settings, engine = _inbox_warehouse(ctx.obj["config"])
+        zone = _agent_zone(settings, ctx.obj["agent"])
+        with engine.connect() as conn:
+            row = thread_row(conn, resolve_thread_id(conn, thread))
+            messages = thread_messages(conn, row["thread_id"])
+    console.print(
+        f"[bold]{row['subject']}[/]\nthread {row['thread_id']}  account {row['account_id']}  "
+        f"marketplace {_market(row['marketplace_id'])}  order {row['amazon_order_id'] or '-'}\n"
+        f"status {row['status']}  owner {row['owner'] or '-'}  tags {', '.join(row['tags']) or '-'}\n"
+        f"SLA due {_local(row['sla_due_at'], zone)}  first response {_local(row['first_response_at'], zone)}  "
+        f"breaches {row['breaches']}  (times in {zone.key})",
+        highlight=False,
+    )
+    for message in messages:
+        arrow = "buyer ->" if message["direction"] == "in" else "seller <-"
+        attachments = ", ".join(a["filename"] or a["content_type"] for a in message["attachments"])
+        console.print(
+            f"\n[bold]{arrow}[/] {_local(message['received_at'], zone)}  {message['language'] or ''}"
+            + (f"  attachments: {attachments}" if attachments else ""),
+            highlight=False,
+        )
+        console.print(message["body"], highlight=False, markup=False)
+
+
+@inbox_app.command("assign")
+def inbox_assign(
+    ctx: typer.Context,
+    thread: ThreadArgument,
+    to: Annotated[str, typer.Argument(help="Agent id from [[inbox.agents]], or 'none' to unassign.")],
+) -> None:
+    """Give a thread to an agent (audit-logged).
+
+    Example: `sellerreach inbox assign 3f9a2c mia`
+    """
+    from sellerreach.inbox.queue import assign_thread, resolve_thread_id
+
+    with _clear_errors():
+        settings, engine = _inbox_warehouse(ctx.obj["config"])
+        with engine.begin() as conn:
+            thread_id = resolve_thread_id(conn, thread)
+            changed = assign_thread(
+                conn,
+                thread_id,
+                None if to == "none" else to,
+                settings.inbox,
+                _now(settings),
+                actor=_actor(ctx.obj["agent"]),
+            )
+    console.print(f"Thread {thread_id[:8]} " + (f"assigned to {to}." if changed else f"already with {to}."))
+
+
+@inbox_app.command("tag")
+def inbox_tag(
+    ctx: typer.Context,
+    thread: ThreadArgument,
+    tags: Annotated[list[str], typer.Argument(help="One or more tags.")],
+) -> None:
+    """Add tags to a thread (audit-logged).
+
+    Example: `sellerreach inbox tag 3f9a2c damaged-item vip`
+    """
+    from sellerreach.inbox.queue import resolve_thread_id, tag_thread
+
+    with _clear_errors():
+        settings, engine = _inbox_warehouse(ctx.obj["config"])
+        with engine.begin() as conn:
+            thread_id = resolve_thread_id(conn, thread)
+            current = tag_thread(conn, thread_id, tags, _now(settings), actor=_actor(ctx.obj["agent"]))
+    console.print(f"Thread {thread_id[:8]} tags: {', '.join(current)}")
+
+
+@inbox_app.command("close")
+def inbox_close(ctx: typer.Context, thread: ThreadArgument) -> None:
+    """Close a thread: its SLA clock stops until the buyer writes again (which reopens it).
+
+    Example: `sellerreach inbox close 3f9a2c`
+    """
+    _set_status(ctx, thread, "closed")
+
+
+@inbox_app.command("no-response-needed")
+def inbox_no_response_needed(ctx: typer.Context, thread: ThreadArgument) -> None:
+    """Mark a thread as needing no answer (e.g. a buyer's thank-you): the SLA clock stops, not counted as missed.
+
+    Example: `sellerreach inbox no-response-needed 3f9a2c`
+    """
+    _set_status(ctx, thread, "no_response_needed")
+
+
+def _set_status(ctx: typer.Context, thread: str, status: str) -> None:
+    from sellerreach.inbox.queue import resolve_thread_id, set_thread_status
+
+    with _clear_errors():
+        settings, engine = _inbox_warehouse(ctx.obj["config"])
+        with engine.begin() as conn:
+            thread_id = resolve_thread_id(conn, thread)
+            row = set_thread_status(
+                conn, thread_id, status, settings.inbox, _now(settings), actor=_actor(ctx.obj["agent"])
+            )
+    clock = "running" if row["sla_due_at"] else "stopped"
+    console.print(f"Thread {thread_id[:8]} is now {row['status']}; SLA clock {clock}.")
+
+
+def _inbox_warehouse(config: str | None) -> tuple[Any, Any]:
+    from sellerreach.settings import load_settings
+    from sellerreach.warehouse import create_warehouse_engine, ensure_schema
+
+    settings = load_settings(config)
+    engine = create_warehouse_engine(settings.warehouse_url)
+    ensure_schema(engine)
+    return settings, engine
+
+
+def _now(settings: Any) -> datetime:
+    from sellerreach.clock import shared_clock
+
+    return shared_clock(settings.time_scale).now()
+
+
+def _agent_zone(settings: Any, agent_id: str | None) -> Any:
+    from zoneinfo import ZoneInfo
+
+    if agent_id is None:
+        return ZoneInfo("UTC")
+    agent = settings.inbox.agent(agent_id)
+    if agent is None:
+        known = ", ".join(a.agent_id for a in settings.inbox.agents) or "(none configured)"
+        raise SellerreachError(f"--agent {agent_id!r}: no such agent in [[inbox.agents]]; known: {known}")
+    return ZoneInfo(agent.time_zone)
+
+
+def _actor(agent_id: str | None) -> str:
+    return f"agent:{agent_id}" if agent_id else "cli"
+
+
+def _local(value: datetime | None, zone: Any) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _market(marketplace_id: str | None) -> str:
+    from sellerreach.marketplaces import MARKETPLACES
+
+    marketplace = MARKETPLACES.get(marketplace_id or "")
+    return marketplace.country if marketplace else (marketplace_id or "-")
 
 
 SYNC_COLUMNS = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from schemas import tables as t
 from sellerreach.clock import Clock, shared_clock, use_clock
 from sellerreach.errors import ConfigError
+from sellerreach.inbox.queue import inbox_summary
 from sellerreach.settings import WAREHOUSE_URL_ENV, demo_config
 from sellerreach.status import WarehouseStatus
 
@@ -29,6 +31,7 @@ DEMO_ENDPOINT = "http://127.0.0.1:8765"
 DEMO_CONFIG_PATH = Path(".sellerreach/demo.toml")
 DEMO_WAREHOUSE = Path(".sellerreach/warehouse.db")  # what the embedded demo config names
 DEMO_ACCOUNTS = frozenset({"acme-na", "acme-eu"})
+DEMO_MAILDIRS = (Path(".sellerreach/mail/acme-na"), Path(".sellerreach/mail/acme-eu"))  # as demo.toml names
 CLIENT_ID_ENV = "SELLERREACH_DEMO_CLIENT_ID"
 CLIENT_SECRET_ENV = "SELLERREACH_DEMO_CLIENT_SECRET"
 REFRESH_TOKEN_ENV = {
@@ -171,6 +174,8 @@ class DemoReport:
     requests: int
     throttled: int
     retries: int
+    inbox_runs: list[dict]
+    inbox: list[dict]
 
 
 def run_demo(
@@ -188,6 +193,8 @@ def run_demo(
     if os.environ.pop(WAREHOUSE_URL_ENV, None):
         say(f"The demo ignores {WAREHOUSE_URL_ENV}: it writes only to {DEMO_WAREHOUSE}")
     reset_demo_warehouse(DEMO_WAREHOUSE)
+    for mailbox in DEMO_MAILDIRS:  # the stand-in's relay mail is made anew each run, like its orders
+        shutil.rmtree(mailbox, ignore_errors=True)
     _start_prefect_api()
     with (
         start_demo_sandbox(time_scale=time_scale, orders_per_day=orders_per_day) as running,
@@ -216,6 +223,7 @@ def run_demo(
                     key = (row["account_id"], row["marketplace_id"])
                     read_from.setdefault(key, datetime.fromisoformat(row["read_from"]))
         settings = load_settings(config)
+        inbox_runs = _run_inbox(running, settings, config, say)
         engine = create_warehouse_engine(settings.warehouse_url)
         status = read_status(engine)
         cursors = {
@@ -240,7 +248,35 @@ def run_demo(
         requests=sum(stats["requests"].values()),
         throttled=sum(stats["throttled"].values()),
         retries=client.retries,
+        inbox_runs=inbox_runs,
+        inbox=inbox_summary(engine),
     )
+
+
+def _run_inbox(running: RunningSandbox, settings: Any, config: str, say: Any) -> list[dict]:
+    """Relay mail up to the present, a message sync; an hour later the new mail and a second sync, which reads
+    only what is new. Returns one row per sync."""
+    from flows.sync_messages import sync_messages
+    from sellerreach.sandbox.conversations import BuyerConversations
+
+    conversations = [BuyerConversations(running.world, m.account_id, Path(m.path)) for m in settings.mailboxes]
+    runs = []
+    for n in range(2):
+        if n:
+            running.clock.sleep(3600)
+        delivered = sum(c.deliver_until(running.clock.now()) for c in conversations)
+        say(f"Message sync {n + 1} of 2: the stand-in delivered {delivered} relay mails since the last one")
+        rows = sync_messages(config_path=config)
+        runs.append(
+            {
+                "sync": n + 1,
+                "delivered": delivered,
+                "fetched": sum(r.get("fetched", 0) for r in rows),
+                "stored": sum(r.get("stored", 0) for r in rows),
+                "quarantined": sum(r.get("quarantined", 0) for r in rows),
+            }
+        )
+    return runs
 
 
 def _start_prefect_api() -> None:

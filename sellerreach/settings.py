@@ -29,11 +29,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 
 from sellerreach.errors import ConfigError
+from sellerreach.inbox.config import InboxConfig, MailboxConfig, parse_inbox_config
 from sellerreach.marketplaces import LWA_ENDPOINT, MARKETPLACES, REGION_ENDPOINTS
 from sellerreach.secrets import NAME_PATTERN, NAME_PATTERNS, SecretRef, known_schemes
 
 __all__ = [
     "AccountConfig",
+    "InboxConfig",
+    "MailboxConfig",
     "OrdersSyncConfig",
     "SecretRef",
     "Settings",
@@ -56,7 +59,7 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
 }
 _ACCOUNT_REQUIRED = ("id", "region", "marketplaces", "client_id", "client_secret", "refresh_token")
 _ACCOUNT_KEYS = _ACCOUNT_REQUIRED + ("endpoint", "lwa_endpoint")
-_TOP_LEVEL = tuple(_SECTION_KEYS) + ("accounts",)
+_TOP_LEVEL = tuple(_SECTION_KEYS) + ("accounts", "inbox", "mailboxes")
 _REGIONS = tuple(REGION_ENDPOINTS)
 _SECRET_KEYS = ("client_id", "client_secret", "refresh_token")
 _SECRET_EXAMPLES = {
@@ -126,6 +129,19 @@ class Settings:
     warehouse_url: str
     orders: OrdersSyncConfig = field(default_factory=OrdersSyncConfig)
     time_scale: float = 1.0
+    mailboxes: tuple[MailboxConfig, ...] = ()
+    inbox: InboxConfig = field(default_factory=InboxConfig)
+
+    def mailbox(self, mailbox_id: str) -> MailboxConfig:
+        """The mailbox with this id; ConfigError naming the known ids otherwise."""
+        for mailbox in self.mailboxes:
+            if mailbox.mailbox_id == mailbox_id:
+                return mailbox
+        known = [m.mailbox_id for m in self.mailboxes]
+        raise ConfigError(
+            f"{self.source}: mailboxes[].id: no mailbox {mailbox_id!r}; {_closest(mailbox_id, known)}known "
+            f"mailboxes: {', '.join(known) or '(none)'}; example: --mailbox {known[0] if known else 'acme-na-relay'}"
+        )
 
     def account(self, account_id: str) -> AccountConfig:
         """The account with this id; ConfigError naming the known ids (and the closest one) otherwise."""
@@ -258,6 +274,13 @@ def _parse_settings(text: str, source: str, environ: Mapping[str, str]) -> Setti
     time_scale = _parse_time_scale(problems, sections["runtime"])
     warehouse_url = _parse_warehouse_url(problems, sections["warehouse"], environ)
     accounts = _parse_accounts(problems, raw.get("accounts"), source)
+
+    def parse_secret(value: Any, key: str, example: str) -> SecretRef | None:
+        return _parse_secret_ref(problems, value, key, key.rsplit(".", 1)[-1], source, example=example)
+
+    inbox, mailboxes = parse_inbox_config(
+        problems, raw.get("inbox"), raw.get("mailboxes"), [a.account_id for a in accounts], parse_secret
+    )
     problems.raise_if_any()
     return Settings(
         source=source,
@@ -265,6 +288,8 @@ def _parse_settings(text: str, source: str, environ: Mapping[str, str]) -> Setti
         warehouse_url=warehouse_url,
         orders=orders,
         time_scale=time_scale,
+        mailboxes=mailboxes,
+        inbox=inbox,
     )
 
 
@@ -283,7 +308,7 @@ def _unknown_top_level(problems: _Problems, key: str, value: Any) -> None:
         key,
         f"unknown top-level {kind} {key!r}; {_closest(key, _TOP_LEVEL)}known: "
         + ", ".join(f"[{s}]" for s in _SECTION_KEYS)
-        + ", [[accounts]]",
+        + ", [inbox], [[accounts]], [[mailboxes]]",
         "[orders] page_size = 100",
     )
 
@@ -604,11 +629,13 @@ def _parse_marketplaces(
     return tuple(value) if ok else None
 
 
-def _parse_secret_ref(problems: _Problems, value: Any, key: str, name: str, source: str) -> SecretRef | None:
+def _parse_secret_ref(
+    problems: _Problems, value: Any, key: str, name: str, source: str, *, example: str | None = None
+) -> SecretRef | None:
     """A reference `scheme:NAME`. Nothing of a rejected value is ever echoed: it may be the secret itself."""
     if value is None:
         return None
-    example = _SECRET_EXAMPLES[name]
+    example = example or _SECRET_EXAMPLES[name]
     reference_form = (
         "write a reference: env:NAME (an environment variable) or prefect-secret:NAME (a Prefect Secret "
         "block)"

@@ -5,6 +5,7 @@
 - `pg_url` (function): a fresh, already migrated database per test, copied from a template migrated once.
 - `sqlite_url` (function): a fresh, already migrated SQLite file per test, copied from a file migrated once.
 - `warehouse_url` (function): either of the two; a test taking it runs once per backend (ids sqlite/postgres).
+- `dovecot_server` (session): a throwaway Dovecot IMAP server with the user `seller`.
 
 Without PostgreSQL binaries the postgres-backed tests skip, except under CI (env CI set), where they fail.
 """
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from schemas.migrations import upgrade
+from tests.support.dovecot import DovecotServer, dovecot_binaries, throwaway_dovecot
 from tests.support.postgres import postgres_bin_dir, throwaway_postgres, with_database
 
 TEMPLATE_DATABASE = "warehouse_template"
@@ -42,6 +44,19 @@ def postgres_server() -> Iterator[str]:
         pytest.skip(f"{message}: run `apt-get install -y postgresql` to run the PostgreSQL tests")
     with throwaway_postgres() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[DovecotServer]:
+    """A throwaway Dovecot 2.3 (tests/support/dovecot.py) with the user `seller`, for the session; each test
+    works in folders of its own."""
+    if dovecot_binaries() is None:
+        message = "dovecot/doveadm not installed"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}: CI must install them (apt-get install -y dovecot-imapd)", pytrace=False)
+        pytest.skip(f"{message}: run `apt-get install -y dovecot-imapd` to run the IMAP tests")
+    with throwaway_dovecot(("seller",)) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.pool import NullPool
 
-from schemas.migrations import current_revision, head_revision, upgrade
+from schemas.migrations import alembic_config, current_revision, head_revision, upgrade
 from schemas.tables import metadata
 
 
@@ -66,7 +67,7 @@ def test_upgrade_twice_is_a_no_op(warehouse_url: str) -> None:
 def test_upgrade_leaves_the_warehouse_at_head(warehouse_url: str) -> None:
     engine = sa.create_engine(warehouse_url, poolclass=NullPool)
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0001_foundation"
+    assert current_revision(engine) == head_revision() == "0003_inbox"
 
 
 def test_upgrade_of_an_empty_database(tmp_path) -> None:
@@ -87,6 +88,19 @@ def test_upgrade_of_an_empty_postgres_database(postgres_server: str, _postgres_a
         upgrade(engine)
         assert current_revision(engine) == head_revision()
         assert _schema_diff(engine, metadata) == []
+        with engine.begin() as connection:
+            assert _payload_compression(connection) == "l"  # lz4 (bench/README.md)
+            command.downgrade(alembic_config(connection), "0001_foundation")
+            assert _payload_compression(connection) == "p"  # and back to pglz
     finally:
         with _postgres_admin.connect() as connection:
             connection.execute(sa.text("DROP DATABASE migrate_from_empty WITH (FORCE)"))
+
+
+def _payload_compression(connection: sa.Connection) -> str:
+    return connection.execute(
+        sa.text(
+            "SELECT attcompression FROM pg_attribute"
+            " WHERE attrelid = 'raw_spapi_orders'::regclass AND attname = 'payload'"
+        )
+    ).scalar()

@@ -1,0 +1,1 @@
+"""The buyer-message inbox: relay mail, threads, SLA clocks, alerts, assignment, replies."""

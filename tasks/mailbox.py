@@ -1,0 +1,136 @@
+"""Mailbox tasks: one task run per mailbox (its folders one after another over one connection), one for the SLA
+clocks of every open thread, one that sends recorded inbox alerts out as Prefect events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
+from prefect.events import emit_event
+
+from sellerreach.inbox.config import InboxConfig, MailboxConfig
+from sellerreach.inbox.report import refresh_inbox_report
+from sellerreach.inbox.sync import FolderSyncResult, open_mail_source, sync_folder
+from sellerreach.inbox.threads import mark_alerts_emitted, pending_alerts, refresh_threads, running_thread_ids
+from tasks.warehouse import engine_for
+
+ALERT_EVENTS = {
+    "keyword": "sellerreach.inbox.keyword-alert",
+    "near_breach": "sellerreach.inbox.sla-near-breach",
+    "breach": "sellerreach.inbox.sla-breach",
+}
+_EVENT_NAMESPACE = uuid.UUID("5d0c2f6e-7a4b-4f1e-9a57-0c5a6f3b2e11")
+
+
+@task(
+    name="sync-mailbox",
+    task_run_name="sync-mailbox-{mailbox.mailbox_id}",
+    cache_policy=NONE,
+    retries=2,
+    retry_delay_seconds=30,
+)
+def sync_mailbox(
+    warehouse_url: str, mailbox: MailboxConfig, inbox: InboxConfig, now: datetime, actor: str
+) -> list[FolderSyncResult]:
+    """Every folder of one mailbox (inbox folders, then sent folders). A dropped connection fails the task run
+    and Prefect retries it; batches already committed are not read again."""
+    logger = get_run_logger()
+    engine = engine_for(warehouse_url)
+    source = open_mail_source(mailbox)
+    results = []
+    try:
+        for folder in (*mailbox.folders, *mailbox.sent_folders):
+
+            def on_batch(progress: FolderSyncResult, folder: str = folder) -> None:
+                logger.info(
+                    "%s/%s: %d of the candidate UIDs read, %d new messages",
+                    mailbox.mailbox_id,
+                    folder,
+                    progress.candidates,
+                    progress.stored,
+                )
+
+            result = sync_folder(engine, mailbox, source, folder, inbox, now, actor=actor, on_batch=on_batch)
+            logger.info(
+                "%s/%s: %d fetched, %d new, %d already stored, %d not buyer mail, %d quarantined%s",
+                mailbox.mailbox_id,
+                folder,
+                result.fetched,
+                result.stored,
+                result.known,
+                result.ignored,
+                result.quarantined,
+                " (UIDVALIDITY changed: full re-scan)" if result.rescanned else "",
+            )
+            if result.quarantined:
+                logger.warning(
+                    "%s/%s: %d messages quarantined (%s); see table quarantine_records",
+                    mailbox.mailbox_id,
+                    folder,
+                    result.quarantined,
+                    "; ".join(sorted(set(result.quarantine_reasons))),
+                )
+            results.append(result)
+    finally:
+        source.close()
+    return results
+
+
+@task(name="refresh-sla-clocks", cache_policy=NONE)
+def refresh_sla_clocks(warehouse_url: str, inbox: InboxConfig, now: datetime, actor: str) -> dict[str, int]:
+    """Recompute every thread whose SLA clock runs: near-breach and breach happen with no new mail at all."""
+    engine = engine_for(warehouse_url)
+    with engine.begin() as conn:
+        refreshed = refresh_threads(conn, running_thread_ids(conn), inbox, now, actor=actor)
+    return {
+        "running": refreshed.threads,
+        "breached": refreshed.breached,
+        "near_breach": refreshed.near_breach,
+    }
+
+
+@task(name="report-inbox-daily", cache_policy=NONE)
+def report_inbox_daily(warehouse_url: str, inbox: InboxConfig, now: datetime) -> int:
+    """Recompute rpt_inbox_daily for the recent days (late replies change past days' figures)."""
+    with engine_for(warehouse_url).begin() as conn:
+        return refresh_inbox_report(conn, inbox, now)
+
+
+@task(name="emit-inbox-alerts", cache_policy=NONE)
+def emit_inbox_alerts(warehouse_url: str, now: datetime) -> int:
+    """Send each recorded alert once as a Prefect event (the deployment wires events to notifications).
+
+    The event id is derived from the alert id, so an alert sent again after a crash before it was marked is
+    the same event. Events carry ids, never buyer addresses or message text."""
+    engine = engine_for(warehouse_url)
+    logger = get_run_logger()
+    with engine.connect() as conn:
+        alerts = pending_alerts(conn)
+    for alert in alerts:
+        emit_event(
+            event=ALERT_EVENTS[alert["kind"]],
+            resource={
+                "prefect.resource.id": f"sellerreach.thread.{alert['thread_id']}",
+                "sellerreach.account": alert["account_id"],
+                "sellerreach.marketplace": alert["marketplace_id"] or "",
+            },
+            payload={
+                "rule_id": alert["rule_id"],
+                "sla_due_at": alert["sla_due_at"].isoformat() if alert["sla_due_at"] else None,
+            },
+            id=uuid.uuid5(_EVENT_NAMESPACE, alert["alert_id"]),
+        )
+        log = logger.error if alert["kind"] == "breach" else logger.warning
+        log(
+            "Inbox alert %s on thread %s (account %s%s)",
+            alert["kind"] if alert["kind"] != "keyword" else f"keyword:{alert['rule_id']}",
+            alert["thread_id"],
+            alert["account_id"],
+            f", due {alert['sla_due_at'].isoformat()}" if alert["sla_due_at"] else "",
+        )
+    if alerts:
+        with engine.begin() as conn:
+            mark_alerts_emitted(conn, [a["alert_id"] for a in alerts], now)
+    return len(alerts)
