@@ -613,6 +613,7 @@ def print_status(current: Any) -> None:
             "marketplace_id",
             "stream",
             "cursor_at",
+            "cursor_position",
             "last_run_status",
             "last_run_finished_at",
             "last_run_records",

@@ -15,6 +15,10 @@ COUNTED_TABLES = (
     t.fct_orders,
     t.fct_order_items,
     t.dim_buyers,
+    t.fct_buyer_messages,
+    t.dim_threads,
+    t.fct_inbox_alerts,
+    t.rpt_inbox_daily,
     t.quarantine_records,
     t.audit_log,
 )

@@ -25,3 +25,12 @@ def test_demo_lands_every_order_and_rides_out_injected_faults(tmp_path, monkeypa
     assert report.retries >= 5  # 3 throttled + 2 failed answers, all retried
     assert {a["auth_status"] for a in report.status.accounts} == {"authorised"}
     assert report.status.row_counts["fct_orders"] == sum(row["warehouse_orders"] for row in report.comparison)
+    # the inbox part: relay mail for those orders, two message syncs, the second reading only the new mail
+    first, second = report.inbox_runs
+    assert first["delivered"] > 0 and first["fetched"] == first["stored"] == first["delivered"]
+    assert second["fetched"] == second["stored"] == second["delivered"]
+    assert first["quarantined"] == second["quarantined"] == 0
+    assert {row["account_id"] for row in report.inbox} == {"acme-na", "acme-eu"}
+    threads = sum(row["threads"] for row in report.inbox)
+    assert threads > 0 and sum(row["assigned"] for row in report.inbox) == threads  # the catch-all rule
+    assert report.status.row_counts["rpt_inbox_daily"] > 0

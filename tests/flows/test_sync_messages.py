@@ -70,7 +70,11 @@ def fill_maildir(root: Path, now: datetime) -> None:
     for folder in (root, root / ".Sent"):
         for part in ("cur", "new", "tmp"):
             (folder / part).mkdir(parents=True, exist_ok=True)
-    stories = [("where_is_my_order", None, 3), ("question", None, None), ("complaint", "I want a refund now", None)]
+    stories = [
+        ("where_is_my_order", None, 3),
+        ("question", None, None),
+        ("complaint", "I want a refund now", None),
+    ]
     for n, (topic, body, answered_after) in enumerate(stories):
         order = f"113-{4000000 + n:07d}-{5000000 + n:07d}"
         relay = relay_address_for(f"flow-buyer-{n}", "ATVPDKIKX0DER")
@@ -79,9 +83,16 @@ def fill_maildir(root: Path, now: datetime) -> None:
         write_maildir_message(
             root,
             compose_buyer_message(
-                order_id=order, marketplace_id="ATVPDKIKX0DER", buyer_name=f"Buyer {n}", relay_address=relay,
-                seller_address="support@acme.example", language="en", topic=topic, sent_at=asked,
-                message_id=message_id, body=body,
+                order_id=order,
+                marketplace_id="ATVPDKIKX0DER",
+                buyer_name=f"Buyer {n}",
+                relay_address=relay,
+                seller_address="support@acme.example",
+                language="en",
+                topic=topic,
+                sent_at=asked,
+                message_id=message_id,
+                body=body,
             ),
             delivered_at=asked,
         )
@@ -90,9 +101,13 @@ def fill_maildir(root: Path, now: datetime) -> None:
             write_maildir_message(
                 root,
                 compose_seller_reply(
-                    to_relay_address=relay, seller_address="support@acme.example",
-                    subject=f"Re: Your order {order}", body=f"Order {order} is on its way.", sent_at=answered,
-                    message_id=f"<flow-reply-{n}@acme.example>", in_reply_to=message_id,
+                    to_relay_address=relay,
+                    seller_address="support@acme.example",
+                    subject=f"Re: Your order {order}",
+                    body=f"Order {order} is on its way.",
+                    sent_at=answered,
+                    message_id=f"<flow-reply-{n}@acme.example>",
+                    in_reply_to=message_id,
                 ),
                 delivered_at=answered,
                 folder="Sent",
@@ -115,7 +130,9 @@ def test_sync_messages_twice_changes_nothing_and_alerts_once(config: Path, wareh
     engine = create_warehouse_engine(warehouse_url)
     try:
         with engine.connect() as conn:
-            threads = conn.execute(sa.select(t.dim_threads).order_by(t.dim_threads.c.opened_at)).mappings().all()
+            threads = (
+                conn.execute(sa.select(t.dim_threads).order_by(t.dim_threads.c.opened_at)).mappings().all()
+            )
             alerts = conn.execute(sa.select(t.fct_inbox_alerts)).mappings().all()
         assert [th["status"] for th in threads] == ["answered", "open", "open"]
         assert [th["is_breached"] for th in threads] == [False, True, True]
@@ -132,7 +149,9 @@ def test_sync_messages_twice_changes_nothing_and_alerts_once(config: Path, wareh
         engine.dispose()
 
 
-def test_a_mailbox_that_is_down_fails_the_run_but_not_the_others(config: Path, warehouse_url: str, monkeypatch):
+def test_a_mailbox_that_is_down_fails_the_run_but_not_the_others(
+    config: Path, warehouse_url: str, monkeypatch
+):
     monkeypatch.setenv("SELLERREACH_TEST_IMAP_PASSWORD", "not-a-real-password")
     config.write_text(config.read_text(encoding="utf-8") + unreachable_imap_mailbox(), encoding="utf-8")
     monkeypatch.setattr("tasks.mailbox.sync_mailbox.retries", 0)
@@ -142,6 +161,8 @@ def test_a_mailbox_that_is_down_fails_the_run_but_not_the_others(config: Path, w
     engine = create_warehouse_engine(warehouse_url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(sa.select(sa.func.count()).select_from(t.fct_buyer_messages)).scalar_one() == 4
+            assert (
+                conn.execute(sa.select(sa.func.count()).select_from(t.fct_buyer_messages)).scalar_one() == 4
+            )
     finally:
         engine.dispose()

@@ -55,7 +55,10 @@ def mailbox_config(root: Path | None = None, **overrides) -> MailboxConfig:
 
 
 INBOX = InboxConfig(
-    agents=(Agent("emma", "Emma", "America/New_York", ("en",)), Agent("mia", "Mia", "Europe/Berlin", ("de",))),
+    agents=(
+        Agent("emma", "Emma", "America/New_York", ("en",)),
+        Agent("mia", "Mia", "Europe/Berlin", ("de",)),
+    ),
     assignment_rules=(
         AssignmentRule(("emma",), tags=("complaint",)),
         AssignmentRule(("mia",), languages=("de",)),
@@ -137,8 +140,12 @@ def test_first_sync_then_only_new_mail(engine, maildir: Path) -> None:
     for n, (_, _, _, raw) in enumerate(conversations):
         write_maildir_message(maildir, raw, delivered_at=START + timedelta(minutes=n))
     order0, relay0, first0, _ = conversations[0]
-    write_maildir_message(maildir, seller_reply(relay0, order0, first0, START + timedelta(hours=2)),
-                          delivered_at=START + timedelta(hours=2), folder="Sent")
+    write_maildir_message(
+        maildir,
+        seller_reply(relay0, order0, first0, START + timedelta(hours=2)),
+        delivered_at=START + timedelta(hours=2),
+        folder="Sent",
+    )
     source = MaildirSource(maildir)
 
     first = sync_all(engine, box, source, START + timedelta(hours=3))
@@ -159,7 +166,9 @@ def test_first_sync_then_only_new_mail(engine, maildir: Path) -> None:
     state = {
         row["stream"]: row for row in table(engine, t.sync_state, "stream") if row["source"] == "mailbox"
     }
-    assert state["acme-relay/INBOX"]["cursor_position"] == 5 and state["acme-relay/Sent"]["cursor_position"] == 2
+    assert (
+        state["acme-relay/INBOX"]["cursor_position"] == 5 and state["acme-relay/Sent"]["cursor_position"] == 2
+    )
 
     before = source.stats.body_fetches
     again = sync_all(engine, box, source, START + timedelta(hours=3))
@@ -167,8 +176,9 @@ def test_first_sync_then_only_new_mail(engine, maildir: Path) -> None:
     assert table(engine, t.fct_buyer_messages, "received_at", "direction") == messages
 
     for n in (5, 6):
-        write_maildir_message(maildir, buyer_mail(n, at=START + timedelta(hours=4))[3],
-                              delivered_at=START + timedelta(hours=4))
+        write_maildir_message(
+            maildir, buyer_mail(n, at=START + timedelta(hours=4))[3], delivered_at=START + timedelta(hours=4)
+        )
     newer = sync_all(engine, box, source, START + timedelta(hours=5))
     assert (newer["candidates"], newer["fetched"], newer["stored"]) == (2, 2, 2)
     assert source.stats.body_fetches == before + 2
@@ -224,7 +234,9 @@ def test_keyword_alert_tags_assigns_and_is_raised_once(engine, maildir: Path) ->
     angry = "Second message and still no parcel. I am filing a complaint and an A-to-z claim today."
     raw = buyer_mail(1, at=START, topic="complaint", body=angry)[3]
     write_maildir_message(maildir, raw, delivered_at=START)
-    write_maildir_message(maildir, buyer_mail(2, at=START, language="de", marketplace=DE)[3], delivered_at=START)
+    write_maildir_message(
+        maildir, buyer_mail(2, at=START, language="de", marketplace=DE)[3], delivered_at=START
+    )
     sync_folder(engine, box, MaildirSource(maildir), "INBOX", INBOX, START, actor=ACTOR)
 
     threads = {row["amazon_order_id"]: row for row in table(engine, t.dim_threads, "thread_id")}
@@ -232,7 +244,10 @@ def test_keyword_alert_tags_assigns_and_is_raised_once(engine, maildir: Path) ->
     german = next(row for key, row in threads.items() if key != order)
     assert german["language"] == "de" and german["owner"] == "mia"  # the language rule
     alerts = table(engine, t.fct_inbox_alerts, "alert_id")
-    assert sorted((a["kind"], a["rule_id"]) for a in alerts) == [("keyword", "a_to_z"), ("keyword", "complaint")]
+    assert sorted((a["kind"], a["rule_id"]) for a in alerts) == [
+        ("keyword", "a_to_z"),
+        ("keyword", "complaint"),
+    ]
     with engine.connect() as conn:
         assigned = conn.execute(
             sa.select(sa.func.count()).where(t.audit_log.c.action == "thread.assign")
@@ -265,14 +280,20 @@ def test_sla_clock_near_breach_breach_and_no_response_needed(engine, maildir: Pa
 
     with engine.begin() as conn:
         after = set_thread_status(
-            conn, thread["thread_id"], "no_response_needed", INBOX, START + timedelta(hours=27), actor="agent:emma"
+            conn,
+            thread["thread_id"],
+            "no_response_needed",
+            INBOX,
+            START + timedelta(hours=27),
+            actor="agent:emma",
         )
     assert after["status"] == "no_response_needed" and after["sla_due_at"] is None
     with engine.connect() as conn:
         assert running_thread_ids(conn) == []
 
-    write_maildir_message(maildir, buyer_mail(1, at=START + timedelta(hours=30))[3],
-                          delivered_at=START + timedelta(hours=30))  # the buyer writes again: reopened
+    write_maildir_message(
+        maildir, buyer_mail(1, at=START + timedelta(hours=30))[3], delivered_at=START + timedelta(hours=30)
+    )  # the buyer writes again: reopened
     sync_folder(engine, box, MaildirSource(maildir), "INBOX", INBOX, START + timedelta(hours=30), actor=ACTOR)
     (thread,) = table(engine, t.dim_threads, "thread_id")
     assert thread["status"] == "open" and thread["sla_due_at"] == START + timedelta(hours=54)
@@ -310,10 +331,17 @@ def test_imap_incremental_reset_delete_and_move(engine, dovecot_server, imap_fol
         assert (second.candidates, second.fetched, second.stored) == (2, 2, 2)
 
         dovecot_server.create_folder("seller", imap_folder + "Done")
-        dovecot_server.move("seller", imap_folder, imap_folder + "Done", uids[1:2])  # moved away: nothing lost
+        dovecot_server.move(
+            "seller", imap_folder, imap_folder + "Done", uids[1:2]
+        )  # moved away: nothing lost
         dovecot_server.reset_uid_validity("seller", imap_folder, 4242)
         third = sync_folder(engine, box, source, imap_folder, INBOX, START, actor=ACTOR)
-        assert third.rescanned and (third.candidates, third.known, third.fetched, third.stored) == (4, 4, 0, 0)
+        assert third.rescanned and (third.candidates, third.known, third.fetched, third.stored) == (
+            4,
+            4,
+            0,
+            0,
+        )
     assert len(table(engine, t.fct_buyer_messages, "message_id")) == 6
 
 

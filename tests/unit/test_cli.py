@@ -18,6 +18,13 @@ COMMANDS = [
     ["sync-orders"],
     ["status"],
     ["demo"],
+    ["sync-messages"],
+    ["inbox"],
+    ["inbox", "show"],
+    ["inbox", "assign"],
+    ["inbox", "tag"],
+    ["inbox", "close"],
+    ["inbox", "no-response-needed"],
 ]
 
 

@@ -19,7 +19,11 @@ def test_every_deployment_points_at_a_flow_with_a_schedule():
         names[deployment["name"]] = flow.name
         assert deployment["schedules"], deployment["name"]
         assert deployment["work_pool"]["name"] == "sellerreach"
-    assert names == {"refresh-tokens": "refresh_tokens", "sync-orders": "sync_orders"}
+    assert names == {
+        "refresh-tokens": "refresh_tokens",
+        "sync-orders": "sync_orders",
+        "sync-messages": "sync_messages",
+    }
 
 
 def test_serve_builds_one_runner_per_deployment_with_its_schedule():
@@ -29,8 +33,12 @@ def test_serve_builds_one_runner_per_deployment_with_its_schedule():
     serve = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(serve)
     runners = {r.name: r for r in serve.served_deployments()}
-    assert set(runners) == {"refresh-tokens", "sync-orders"}
+    assert set(runners) == {"refresh-tokens", "sync-orders", "sync-messages"}
     assert runners["refresh-tokens"].schedules[0].schedule.interval.total_seconds() == 1800
     assert runners["sync-orders"].schedules[0].schedule.cron == "7 * * * *"
     assert runners["sync-orders"].schedules[0].schedule.timezone == "UTC"
     assert runners["sync-orders"].concurrency_limit == 1  # overlapping hourly syncs would share a quota
+    assert runners["sync-messages"].schedules[0].schedule.interval.total_seconds() == 900
+    assert (
+        runners["sync-messages"].concurrency_limit == 1
+    )  # two syncs of one folder would race for its cursor
