@@ -318,9 +318,6 @@ def inbox_list(
 
     Example: `sellerreach inbox --tag complaint --agent mia`
     """
-    if ctx.invoked_subcommand is not None:
-        ctx.obj = {"config": config, "agent": agent}
-        return
     from sellerreach.inbox.queue import QueueFilter, list_threads
     from sellerreach.inbox.threads import STATUSES
 
@@ -328,17 +325,20 @@ def inbox_list(
         raise typer.BadParameter(
             f"{status!r}: use one of {', '.join(STATUSES)} or all", param_hint="--status"
         )
+    where = QueueFilter(
+        owner=owner,
+        tag=tag,
+        overdue=overdue,
+        account_id=account,
+        marketplace_id=marketplace,
+        statuses=() if status == "all" else (status,),
+    )
+    if ctx.invoked_subcommand is not None:  # the filters and --agent apply to the command (export uses them)
+        ctx.obj = {"config": config, "agent": agent, "where": where}
+        return
     with _clear_errors():
         settings, engine = _inbox_warehouse(config)
         zone = _agent_zone(settings, agent)
-        where = QueueFilter(
-            owner=owner,
-            tag=tag,
-            overdue=overdue,
-            account_id=account,
-            marketplace_id=marketplace,
-            statuses=() if status == "all" else (status,),
-        )
         with engine.connect() as conn:
             rows = list_threads(conn, where, _now(settings), limit=limit)
     table = Table(title=f"Inbox: {len(rows)} threads ({status}), times in {zone.key}")
@@ -409,6 +409,27 @@ def inbox_show(ctx: typer.Context, thread: ThreadArgument) -> None:
             highlight=False,
         )
         console.print(message["body"], highlight=False, markup=False)
+
+
+@inbox_app.command("export")
+def inbox_export(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Where to write: a .xlsx (sheets threads, messages) or a .csv file.")],
+) -> None:
+    """Write the queue's threads (with the same filters as `inbox`) and their messages to Excel or CSV.
+
+    Times are in the agent's time zone; buyers appear as buyer_id only, never their address.
+
+    Example: `sellerreach inbox --status all --tag complaint export complaints.xlsx`
+    """
+    from sellerreach.inbox.queue import export_threads
+
+    with _clear_errors():
+        settings, engine = _inbox_warehouse(ctx.obj["config"])
+        zone = _agent_zone(settings, ctx.obj["agent"])
+        with engine.connect() as conn:
+            threads, messages = export_threads(conn, ctx.obj["where"], _now(settings), path, zone, limit=100_000)
+    console.print(f"Wrote {threads} threads and {messages} messages to {path} (times in {zone.key}).")
 
 
 @inbox_app.command("assign")

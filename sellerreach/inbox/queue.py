@@ -7,8 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -188,3 +191,58 @@ def inbox_summary(engine: Engine) -> list[dict[str, Any]]:
         ):
             rows.setdefault(account_id, {"account_id": account_id})["alerts"] = count
     return [rows[k] for k in sorted(rows)]
+
+
+# what an export leaves out: the buyer's relay address is personal data that stays in the warehouse
+_NOT_EXPORTED = frozenset({"relay_email"})
+
+
+def export_threads(
+    conn: Connection, where: QueueFilter, now: datetime, path: Path, zone: ZoneInfo, *, limit: int = 100_000
+) -> tuple[int, int]:
+    """Write the filtered threads and their messages to `path`: `.xlsx` as two sheets (threads, messages),
+    `.csv` as one row per message with its thread's columns in front. Times are in `zone`, without offset (what
+    spreadsheets understand); buyers appear as `buyer_id` only. Returns (threads, messages) written."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise SellerreachError(f"{path}: export to .csv or .xlsx, not {suffix or 'a file without a suffix'}")
+    threads = list_threads(conn, where, now, limit=limit)
+    ids = [row["thread_id"] for row in threads]
+    m = t.fct_buyer_messages.c
+    messages: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 500):
+        query = (
+            sa.select(t.fct_buyer_messages)
+            .where(m.thread_id.in_(ids[start : start + 500]))
+            .order_by(m.thread_id, m.received_at, m.direction)
+        )
+        messages.extend(dict(row) for row in conn.execute(query).mappings())
+    thread_frame = _frame(threads, zone)
+    message_frame = _frame(messages, zone)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".xlsx":
+        with pd.ExcelWriter(path, engine="openpyxl") as workbook:
+            thread_frame.to_excel(workbook, sheet_name="threads", index=False)
+            message_frame.to_excel(workbook, sheet_name="messages", index=False)
+    else:
+        thread_columns = ["thread_id", "status", "owner", "tags", "sla_due_at", "is_breached"]
+        flat = message_frame.merge(
+            thread_frame[thread_columns] if len(thread_frame) else pd.DataFrame(columns=thread_columns),
+            on="thread_id",
+            how="left",
+        )
+        flat[thread_columns + [c for c in flat.columns if c not in thread_columns]].to_csv(path, index=False)
+    return len(threads), len(messages)
+
+
+def _frame(rows: list[dict[str, Any]], zone: ZoneInfo) -> pd.DataFrame:
+    def cell(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(zone).replace(tzinfo=None)
+        if isinstance(value, list):
+            return ", ".join(
+                str(v.get("filename") or v.get("content_type")) if isinstance(v, dict) else str(v) for v in value
+            )
+        return value
+
+    return pd.DataFrame([{k: cell(v) for k, v in row.items() if k not in _NOT_EXPORTED} for row in rows])

@@ -159,3 +159,26 @@ def test_an_unknown_agent_and_status(inbox) -> None:
     config, *_ = inbox
     assert "no such agent" in invoke("inbox", "--config", str(config), "--agent", "mai").output
     assert invoke("inbox", "--config", str(config), "--status", "pending").exit_code == 2
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_export(inbox, tmp_path: Path, suffix: str) -> None:
+    import pandas as pd
+
+    config, _, (overdue, recent), relays = inbox
+    target = tmp_path / f"queue{suffix}"
+    result = invoke("inbox", "--config", str(config), "--overdue", "--agent", "mia", "export", str(target))
+    assert result.exit_code == 0, result.output
+    assert "Wrote 1 threads and 1 messages" in result.output
+    if suffix == ".xlsx":
+        threads = pd.read_excel(target, sheet_name="threads")
+        messages = pd.read_excel(target, sheet_name="messages")
+        assert list(threads["thread_id"]) == [overdue] and list(messages["thread_id"]) == [overdue]
+        assert "relay_email" not in messages.columns and messages["buyer_id"].notna().all()
+    else:
+        flat = pd.read_csv(target)
+        assert list(flat["thread_id"]) == [overdue] and flat["status"].tolist() == ["open"]
+        assert "relay_email" not in flat.columns
+    assert not any(relay.encode() in target.read_bytes() for relay in relays)
+    bad = invoke("inbox", "--config", str(config), "export", str(tmp_path / "queue.json"))
+    assert bad.exit_code == 2 and ".csv or .xlsx" in bad.output

@@ -25,6 +25,7 @@ COMMANDS = [
     ["inbox", "tag"],
     ["inbox", "close"],
     ["inbox", "no-response-needed"],
+    ["inbox", "export"],
 ]
 
 
