@@ -35,6 +35,7 @@ lint: $(VENV_STAMP)
 bench: $(VENV_STAMP)
 	$(VENV)/bin/python bench/quota.py
 	$(VENV)/bin/python bench/load.py
+	$(VENV)/bin/python bench/inbox.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist

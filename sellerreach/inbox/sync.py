@@ -4,8 +4,8 @@ The cursor of a folder is (UIDVALIDITY, highest UID read), a row in sync_state w
 as the messages of each batch. Same UIDVALIDITY: only UIDs above the cursor are fetched. New UIDVALIDITY (or a
 first run): every UID is a candidate, but only the Message-ID headers are fetched first and a full message
 only when the warehouse does not have that Message-ID yet, so a mailbox reset doubles nothing and loses
-nothing. Messages are keyed by (account, Message-ID): the same mail in two folders, or moved between them, is
-stored once.
+nothing (an account with no stored messages yet skips the Message-ID pass). Messages are keyed by (account,
+Message-ID): the same mail in two folders, or moved between them, is stored once.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sellerreach.inbox.alerts import matching_rules
 from sellerreach.inbox.config import InboxConfig, MailboxConfig
 from sellerreach.inbox.mailbox import FetchedMail, ImapLogin, ImapSource, MaildirSource, MailSource
 from sellerreach.inbox.relay import MalformedMail, ParsedMail, is_relay_address, parse_mail
-from sellerreach.inbox.threads import alert_id_for, record_alert, refresh_threads, thread_id_for
+from sellerreach.inbox.threads import alert_row, record_alerts, refresh_threads, thread_id_for
 from sellerreach.secrets import resolve_secret
 from sellerreach.warehouse import QuarantinedRecord, SyncKey, quarantine, read_sync_state, save_sync_state
 
@@ -105,10 +105,13 @@ def sync_folder(
     result.rescanned = not same_epoch and stored_state.get("cursor_epoch") is not None
     last_uid = int(stored_state.get("cursor_position") or 0) if same_epoch else 0
     uids = source.uids_after(folder, last_uid)
+    # Message-IDs first only when some of these UIDs may be stored already: not for an account with no messages
+    with engine.connect() as conn:
+        prefilter = not same_epoch and _has_messages(conn, mailbox.account_id)
     for start in range(0, len(uids), batch_size):
         chunk = uids[start : start + batch_size]
         result.candidates += len(chunk)
-        wanted = chunk if same_epoch else _not_yet_stored(engine, source, mailbox, folder, chunk)
+        wanted = _not_yet_stored(engine, source, mailbox, folder, chunk) if prefilter else chunk
         result.known += len(chunk) - len(wanted)
         mails = list(source.fetch(folder, wanted, batch_size=batch_size))
         result.fetched += len(mails)
@@ -148,6 +151,13 @@ def _not_yet_stored(
     with engine.connect() as conn:
         known = _stored_message_ids(conn, mailbox.account_id, [m for m in headers.values() if m])
     return [uid for uid in uids if headers.get(uid) is None or headers[uid] not in known]
+
+
+def _has_messages(conn: Connection, account_id: str) -> bool:
+    m = t.fct_buyer_messages.c
+    return (
+        conn.execute(sa.select(m.message_id).where(m.account_id == account_id).limit(1)).first() is not None
+    )
 
 
 def _stored_message_ids(conn: Connection, account_id: str, message_ids: Iterable[str]) -> set[str]:
@@ -203,7 +213,7 @@ def _load_batch(
     threads_by_message = _threads_of(conn, mailbox.account_id, parsed)
     rows: dict[str, dict[str, Any]] = {}
     new_tags: dict[str, set[str]] = {}
-    keyword_hits: list[tuple[str, str, dict[str, Any]]] = []
+    keyword_alerts: list[dict[str, Any]] = []
     for mail, message in parsed:
         if message.message_id in known or message.message_id in rows:
             result.known += 1
@@ -217,24 +227,24 @@ def _load_batch(
         if row["direction"] == "in":
             for rule in matching_rules(f"{message.subject}\n{message.body_text}", inbox.alert_rules):
                 new_tags.setdefault(row["thread_id"], set()).add(rule.tag)
-                keyword_hits.append((rule.rule_id, message.message_id, row))
+                keyword_alerts.append(
+                    alert_row(
+                        kind="keyword",
+                        key=(mailbox.account_id, message.message_id, rule.rule_id),
+                        thread_id=row["thread_id"],
+                        thread=row,
+                        now=now,
+                        rule_id=rule.rule_id,
+                        message_id=message.message_id,
+                    )
+                )
     if rows:
         conn.execute(sa.insert(t.fct_buyer_messages), list(rows.values()))
     result.stored += len(rows)
     touched = {row["thread_id"] for row in rows.values()}
     refreshed = refresh_threads(conn, touched, inbox, now, actor=actor, new_tags=new_tags, sla_alerts=False)
     result.threads += refreshed.threads
-    for rule_id, message_id, row in keyword_hits:
-        result.keyword_alerts += record_alert(
-            conn,
-            alert_id=alert_id_for("keyword", mailbox.account_id, message_id, rule_id),
-            thread_id=row["thread_id"],
-            thread=row,
-            kind="keyword",
-            now=now,
-            rule_id=rule_id,
-            message_id=message_id,
-        )
+    result.keyword_alerts += record_alerts(conn, keyword_alerts)
 
 
 def _message_row(

@@ -33,10 +33,6 @@ def thread_id_for(account_id: str, buyer_id: str | None, amazon_order_id: str | 
     return hashlib.sha256(f"{account_id}\0{buyer_id or ''}\0{topic}".encode()).hexdigest()[:32]
 
 
-def alert_id_for(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
-
-
 @dataclass(frozen=True)
 class ThreadRefresh:
     threads: int = 0
@@ -73,6 +69,7 @@ def refresh_threads(
     turns = _assignment_turns(conn)
     inserts: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
     assigned = breached = near = 0
     for thread_id in ids:
         rows = messages.get(thread_id)
@@ -95,11 +92,21 @@ def refresh_threads(
             tags = list(before["tags"] or [])
             if new_tags.get(thread_id):
                 tags = add_tags(conn, thread_id, new_tags[thread_id], now, actor=actor)
-        if (before is None or before["owner"] is None) and (choice := _choose_owner(inbox, values, tags, turns)):
+        if (before is None or before["owner"] is None) and (
+            choice := _choose_owner(inbox, values, tags, turns)
+        ):
             rule_actor, owner = choice
             assigned += 1
             audits.append(
-                _audit(now, rule_actor, ASSIGN_ACTION, thread_id, {"owner": None}, {"owner": owner}, f"by {actor}")
+                _audit(
+                    now,
+                    rule_actor,
+                    ASSIGN_ACTION,
+                    thread_id,
+                    {"owner": None},
+                    {"owner": owner},
+                    f"by {actor}",
+                )
             )
             if before is None:
                 values["owner"] = owner
@@ -110,13 +117,14 @@ def refresh_threads(
         if before is None:
             inserts.append(values)
         if sla_alerts:
-            _record_sla_alerts(conn, thread_id, values, state, now)
+            alerts.extend(_sla_alerts(thread_id, values, state, now))
         breached += int(state.due_at is not None and now > state.due_at)
         near += int(state.is_near_breach)
     if inserts:
         conn.execute(sa.insert(t.dim_threads), inserts)
     if audits:
         conn.execute(sa.insert(t.audit_log), audits)
+    record_alerts(conn, alerts)
     return ThreadRefresh(len(ids), assigned, breached, near)
 
 
@@ -301,62 +309,68 @@ def _rule_matches(rule: Any, thread: Mapping[str, Any], tags: Sequence[str]) -> 
     )
 
 
-def _record_sla_alerts(
-    conn: Connection, thread_id: str, thread: Mapping[str, Any], state: SlaState, now: datetime
-) -> None:
-    """Near-breach and breach alerts of the running clock period, each recorded once."""
+def _sla_alerts(
+    thread_id: str, thread: Mapping[str, Any], state: SlaState, now: datetime
+) -> list[dict[str, Any]]:
+    """Near-breach and breach alerts of the running clock period (keyed by its due time: raised once each)."""
     if state.due_at is None:
-        return
-    kinds = []
-    if state.is_near_breach:
-        kinds.append("near_breach")
+        return []
+    kinds = ["near_breach"] if state.is_near_breach else []
     if now > state.due_at:
         kinds.append("breach")
-    for kind in kinds:
-        record_alert(
-            conn,
-            alert_id=alert_id_for(kind, thread_id, state.due_at.isoformat()),
+    return [
+        alert_row(
+            kind=kind,
+            key=(thread_id, state.due_at.isoformat()),
             thread_id=thread_id,
             thread=thread,
-            kind=kind,
             now=now,
             sla_due_at=state.due_at,
         )
+        for kind in kinds
+    ]
 
 
-def record_alert(
-    conn: Connection,
+def alert_row(
     *,
-    alert_id: str,
+    kind: str,
+    key: Sequence[str],
     thread_id: str,
     thread: Mapping[str, Any],
-    kind: str,
     now: datetime,
     rule_id: str | None = None,
     message_id: str | None = None,
     sla_due_at: datetime | None = None,
-) -> bool:
-    """Insert an alert unless it was raised before (same id). Returns True when new."""
-    exists = conn.execute(
-        sa.select(t.fct_inbox_alerts.c.alert_id).where(t.fct_inbox_alerts.c.alert_id == alert_id)
-    ).first()
-    if exists:
-        return False
-    conn.execute(
-        sa.insert(t.fct_inbox_alerts).values(
-            alert_id=alert_id,
-            thread_id=thread_id,
-            account_id=thread["account_id"],
-            marketplace_id=thread["marketplace_id"],
-            kind=kind,
-            rule_id=rule_id,
-            message_id=message_id,
-            sla_due_at=sla_due_at,
-            raised_at=now,
-            emitted_at=None,
+) -> dict[str, Any]:
+    """A fct_inbox_alerts row; its id is a hash of `kind` and `key` (what raised it), so raising it again is
+    recognised."""
+    return {
+        "alert_id": hashlib.sha256("\0".join((kind, *key)).encode()).hexdigest()[:32],
+        "thread_id": thread_id,
+        "account_id": thread["account_id"],
+        "marketplace_id": thread["marketplace_id"],
+        "kind": kind,
+        "rule_id": rule_id,
+        "message_id": message_id,
+        "sla_due_at": sla_due_at,
+        "raised_at": now,
+        "emitted_at": None,
+    }
+
+
+def record_alerts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the alerts not raised before (by id), in one statement. Returns how many were new."""
+    a = t.fct_inbox_alerts.c
+    ids = list({row["alert_id"] for row in rows})
+    known: set[str] = set()
+    for start in range(0, len(ids), 500):
+        known.update(
+            conn.execute(sa.select(a.alert_id).where(a.alert_id.in_(ids[start : start + 500]))).scalars()
         )
-    )
-    return True
+    new = list({row["alert_id"]: row for row in rows if row["alert_id"] not in known}.values())
+    if new:
+        conn.execute(sa.insert(t.fct_inbox_alerts), new)
+    return len(new)
 
 
 def pending_alerts(conn: Connection) -> list[dict[str, Any]]:
