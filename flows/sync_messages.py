@@ -43,7 +43,11 @@ def sync_messages(config_path: str | None = None, mailbox: str | None = None) ->
         else:
             failed.append(f"{box.mailbox_id}: {failure_reason(future)}")
             summary.append({"status": "failed", "account_id": box.account_id, "mailbox_id": box.mailbox_id})
-    clocks = refresh_sla_clocks(settings.warehouse_url, settings.inbox, now, ACTOR)
+    skipped = sorted(
+        {box.account_id for box, f in zip(mailboxes, futures, strict=True) if not f.state.is_completed()}
+    )
+    accounts = sorted({box.account_id for box in mailboxes})
+    clocks = refresh_sla_clocks(settings.warehouse_url, settings.inbox, now, ACTOR, accounts, skipped)
     report_inbox_daily(settings.warehouse_url, settings.inbox, now)
     alerts = emit_inbox_alerts(settings.warehouse_url, now)
     logger.info(

@@ -151,7 +151,9 @@ dim_buyers = sa.Table(
     "dim_buyers",
     metadata,
     sa.Column("buyer_id", sa.String(64), primary_key=True),  # stable hash of the relay address
-    sa.Column("relay_email", sa.String(320)),  # personal data: only ever here, never in logs or artifacts
+    # personal data: kept in the warehouse only (here, fct_buyer_messages, and inside quarantined raw records),
+    # never in logs, events or artifacts
+    sa.Column("relay_email", sa.String(320)),
     sa.Column("buyer_name", sa.Text),
     sa.Column("company_name", sa.Text),
     sa.Column("preferred_language", sa.String(16)),
@@ -196,12 +198,12 @@ fct_buyer_messages = sa.Table(
     "fct_buyer_messages",
     metadata,
     sa.Column("account_id", sa.String(64), primary_key=True),
-    sa.Column("message_id", sa.String(255), primary_key=True),  # the Message-ID header (synthesised when missing)
+    sa.Column("message_id", sa.Text, primary_key=True),  # the Message-ID header (synthesised when missing)
     sa.Column("thread_id", sa.String(32), nullable=False, index=True),
     sa.Column("marketplace_id", sa.String(32)),
     sa.Column("amazon_order_id", sa.String(32), index=True),
     sa.Column("buyer_id", sa.String(64), index=True),
-    sa.Column("relay_email", sa.String(320)),  # personal data: only ever here, never in logs or artifacts
+    sa.Column("relay_email", sa.String(320)),  # personal data: only in the warehouse, never in logs or artifacts
     sa.Column("direction", sa.String(3), nullable=False),  # in (buyer) | out (seller)
     sa.Column("sent_by", sa.String(64)),  # out: the agent or rule that sent it through sellerreach, else null
     sa.Column("received_at", UTCDateTime, nullable=False, index=True),  # IMAP INTERNALDATE / Maildir delivery
@@ -210,7 +212,7 @@ fct_buyer_messages = sa.Table(
     sa.Column("body", sa.Text, nullable=False),  # the author's text, without relay boilerplate or quoted history
     sa.Column("language", sa.String(8)),
     sa.Column("attachments", JSONDoc, nullable=False),  # [{filename, content_type, size_bytes}]; never stored
-    sa.Column("in_reply_to", sa.String(255)),
+    sa.Column("in_reply_to", sa.Text),
     sa.Column("mailbox_id", sa.String(64), nullable=False),
     sa.Column("folder", sa.String(128), nullable=False),
     sa.Column("loaded_at", UTCDateTime, nullable=False),
@@ -255,7 +257,7 @@ fct_inbox_alerts = sa.Table(
     sa.Column("marketplace_id", sa.String(32)),
     sa.Column("kind", sa.String(16), nullable=False),  # keyword | near_breach | breach
     sa.Column("rule_id", sa.String(48)),  # keyword alerts: the rule that matched
-    sa.Column("message_id", sa.String(255)),  # keyword alerts: the message that matched
+    sa.Column("message_id", sa.Text),  # keyword alerts: the message that matched
     sa.Column("sla_due_at", UTCDateTime),  # SLA alerts: the due time of the clock period
     sa.Column("raised_at", UTCDateTime, nullable=False),
     sa.Column("emitted_at", UTCDateTime),  # when the Prefect event went out (null: not yet)

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -393,7 +394,7 @@ def inbox_show(ctx: typer.Context, thread: ThreadArgument) -> None:
             row = thread_row(conn, resolve_thread_id(conn, thread))
             messages = thread_messages(conn, row["thread_id"])
     console.print(
-        f"[bold]{row['subject']}[/]\nthread {row['thread_id']}  account {row['account_id']}  "
+        f"[bold]{escape(row['subject'])}[/]\nthread {row['thread_id']}  account {row['account_id']}  "
         f"marketplace {_market(row['marketplace_id'])}  order {row['amazon_order_id'] or '-'}\n"
         f"status {row['status']}  owner {row['owner'] or '-'}  tags {', '.join(row['tags']) or '-'}\n"
         f"SLA due {_local(row['sla_due_at'], zone)}  first response {_local(row['first_response_at'], zone)}  "

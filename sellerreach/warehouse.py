@@ -41,7 +41,7 @@ def create_warehouse_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -58,7 +58,17 @@ def create_warehouse_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    # hide_parameters: a failed statement's error must not carry buyer addresses or message text into logs
+    return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+
+
+def lock_account(conn: Connection, scope: str, account_id: str) -> None:
+    """Serialise writers of one account's `scope` (orders, inbox) until this transaction ends: a PostgreSQL
+    advisory lock. SQLite needs none: every write transaction there begins with BEGIN IMMEDIATE."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"sellerreach.{scope}.{account_id}")))
+        )
 
 
 def ensure_schema(engine: Engine) -> bool:
@@ -221,12 +231,8 @@ def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> 
         seen = latest.get(rows.amazon_order_id)
         if seen is None or rows.order["last_updated_at"] >= seen.order["last_updated_at"]:
             latest[rows.amazon_order_id] = rows
-    if conn.dialect.name == "postgresql":
-        # the same serialisation on PostgreSQL: one loader per account at a time, until this transaction ends
-        for account_id in sorted({rows.raw["account_id"] for rows in latest.values()}):
-            conn.execute(
-                sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"sellerreach.orders.{account_id}")))
-            )
+    for account_id in sorted({rows.raw["account_id"] for rows in latest.values()}):
+        lock_account(conn, "orders", account_id)
     stored = _stored_versions(conn, list(latest))
     fresh: list[OrderRows] = []
     for order_id, rows in latest.items():
@@ -491,7 +497,8 @@ _JSON = ("json", "jsonb")
 
 def _postgres_type_name(column: sa.Column) -> str:
     """The PostgreSQL type of a column as psycopg names it: varchar, timestamp with time zone, jsonb ..."""
-    return re.sub(r"\(.*\)", "", column.type.compile(dialect=postgresql.dialect())).strip().lower()
+    name = re.sub(r"\(.*\)", "", column.type.compile(dialect=postgresql.dialect())).strip().lower()
+    return {"float": "float8", "real": "float4"}.get(name, name)
 
 
 def _json_value(value: Any, wrapper: type[Json]) -> Any:

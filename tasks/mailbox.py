@@ -14,6 +14,7 @@ from sellerreach.inbox.config import InboxConfig, MailboxConfig
 from sellerreach.inbox.report import refresh_inbox_report
 from sellerreach.inbox.sync import FolderSyncResult, open_mail_source, sync_folder
 from sellerreach.inbox.threads import mark_alerts_emitted, pending_alerts, refresh_threads, running_thread_ids
+from sellerreach.warehouse import lock_account
 from tasks.warehouse import engine_for
 
 ALERT_EVENTS = {
@@ -79,11 +80,18 @@ def sync_mailbox(
 
 
 @task(name="refresh-sla-clocks", cache_policy=NONE)
-def refresh_sla_clocks(warehouse_url: str, inbox: InboxConfig, now: datetime, actor: str) -> dict[str, int]:
-    """Recompute every thread whose SLA clock runs: near-breach and breach happen with no new mail at all."""
+def refresh_sla_clocks(
+    warehouse_url: str, inbox: InboxConfig, now: datetime, actor: str, accounts: list[str], skipped: list[str]
+) -> dict[str, int]:
+    """Recompute every thread whose SLA clock runs: near-breach and breach happen with no new mail at all.
+    The threads of `skipped` accounts (a mailbox of theirs failed this run) are left alone: a reply not read yet
+    must not turn into a breach alert."""
     engine = engine_for(warehouse_url)
     with engine.begin() as conn:
-        refreshed = refresh_threads(conn, running_thread_ids(conn), inbox, now, actor=actor)
+        for account_id in sorted(set(accounts) - set(skipped)):
+            lock_account(conn, "inbox", account_id)
+        running = running_thread_ids(conn, now, except_accounts=skipped)
+        refreshed = refresh_threads(conn, running, inbox, now, actor=actor)
     return {
         "running": refreshed.threads,
         "breached": refreshed.breached,
@@ -108,8 +116,9 @@ def emit_inbox_alerts(warehouse_url: str, now: datetime) -> int:
     logger = get_run_logger()
     with engine.connect() as conn:
         alerts = pending_alerts(conn)
+    emitted = []
     for alert in alerts:
-        emit_event(
+        event = emit_event(
             event=ALERT_EVENTS[alert["kind"]],
             resource={
                 "prefect.resource.id": f"sellerreach.thread.{alert['thread_id']}",
@@ -122,6 +131,12 @@ def emit_inbox_alerts(warehouse_url: str, now: datetime) -> int:
             },
             id=uuid.uuid5(_EVENT_NAMESPACE, alert["alert_id"]),
         )
+        if event is None:  # no events client in this process: the alert stays pending for the next run
+            logger.warning(
+                "Could not send inbox alert %s as an event; it is sent by the next run", alert["alert_id"]
+            )
+            continue
+        emitted.append(alert["alert_id"])
         log = logger.error if alert["kind"] == "breach" else logger.warning
         log(
             "Inbox alert %s on thread %s (account %s%s)",
@@ -130,7 +145,7 @@ def emit_inbox_alerts(warehouse_url: str, now: datetime) -> int:
             alert["account_id"],
             f", due {alert['sla_due_at'].isoformat()}" if alert["sla_due_at"] else "",
         )
-    if alerts:
+    if emitted:
         with engine.begin() as conn:
-            mark_alerts_emitted(conn, [a["alert_id"] for a in alerts], now)
-    return len(alerts)
+            mark_alerts_emitted(conn, emitted, now)
+    return len(emitted)

@@ -162,7 +162,7 @@ def set_thread_status(
         before={"status": before["status"]},
         after={"status": status},
     )
-    refresh_threads(conn, [thread_id], inbox, now, actor=actor)
+    refresh_threads(conn, [thread_id], inbox, now, actor=actor, sla_alerts=False)  # alerts: the flow's job
     return thread_row(conn, thread_id)
 
 
@@ -195,6 +195,7 @@ def inbox_summary(engine: Engine) -> list[dict[str, Any]]:
 
 # what an export leaves out: the buyer's relay address is personal data that stays in the warehouse
 _NOT_EXPORTED = frozenset({"relay_email"})
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_threads(
@@ -237,11 +238,14 @@ def export_threads(
 
 def _frame(rows: list[dict[str, Any]], zone: ZoneInfo) -> pd.DataFrame:
     def cell(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+            return "'" + value  # buyers write the text: a spreadsheet must show it, never run it as a formula
         if isinstance(value, datetime):
             return value.astimezone(zone).replace(tzinfo=None)
         if isinstance(value, list):
             return ", ".join(
-                str(v.get("filename") or v.get("content_type")) if isinstance(v, dict) else str(v) for v in value
+                str(v.get("filename") or v.get("content_type")) if isinstance(v, dict) else str(v)
+                for v in value
             )
         return value
 

@@ -859,5 +859,3 @@ def _tidy(lines: list[str]) -> str:
         if line or (kept and kept[-1]):
             kept.append(line)
     return "\n".join(kept)
-
-

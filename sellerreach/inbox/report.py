@@ -39,7 +39,9 @@ class _Day:
     response_hours: list[float] = field(default_factory=list)
 
 
-def refresh_inbox_report(conn: Connection, inbox: InboxConfig, now: datetime, *, days: int = DEFAULT_DAYS) -> int:
+def refresh_inbox_report(
+    conn: Connection, inbox: InboxConfig, now: datetime, *, days: int = DEFAULT_DAYS
+) -> int:
     """Recompute rpt_inbox_daily for the UTC days from `days` ago to today; returns the rows written."""
     first_day = (now - timedelta(days=days)).date()
     since = datetime.combine(first_day, datetime.min.time(), tzinfo=now.tzinfo)
@@ -114,7 +116,9 @@ def _add_periods(
             day.breaches += 1
 
 
-def _report_row(account_id: str, marketplace_id: str, day: date, figure: _Day, now: datetime) -> dict[str, Any]:
+def _report_row(
+    account_id: str, marketplace_id: str, day: date, figure: _Day, now: datetime
+) -> dict[str, Any]:
     hours = np.array(figure.response_hours)
     return {
         "account_id": account_id,

@@ -25,9 +25,16 @@ from sellerreach.inbox.alerts import matching_rules
 from sellerreach.inbox.config import InboxConfig, MailboxConfig
 from sellerreach.inbox.mailbox import FetchedMail, ImapLogin, ImapSource, MaildirSource, MailSource
 from sellerreach.inbox.relay import MalformedMail, ParsedMail, is_relay_address, parse_mail
-from sellerreach.inbox.threads import alert_row, record_alerts, refresh_threads, thread_id_for
+from sellerreach.inbox.threads import ALERT_MAX_AGE, alert_row, record_alerts, refresh_threads, thread_id_for
 from sellerreach.secrets import resolve_secret
-from sellerreach.warehouse import QuarantinedRecord, SyncKey, quarantine, read_sync_state, save_sync_state
+from sellerreach.warehouse import (
+    QuarantinedRecord,
+    SyncKey,
+    lock_account,
+    quarantine,
+    read_sync_state,
+    save_sync_state,
+)
 
 SYNC_SOURCE_MAILBOX = "mailbox"
 DEFAULT_BATCH = 200
@@ -108,6 +115,7 @@ def sync_folder(
     # Message-IDs first only when some of these UIDs may be stored already: not for an account with no messages
     with engine.connect() as conn:
         prefilter = not same_epoch and _has_messages(conn, mailbox.account_id)
+    position = last_uid
     for start in range(0, len(uids), batch_size):
         chunk = uids[start : start + batch_size]
         result.candidates += len(chunk)
@@ -115,20 +123,23 @@ def sync_folder(
         result.known += len(chunk) - len(wanted)
         mails = list(source.fetch(folder, wanted, batch_size=batch_size))
         result.fetched += len(mails)
+        position = _safe_position(source, folder, chunk, wanted, mails)
         with engine.begin() as conn:
+            lock_account(conn, "inbox", mailbox.account_id)
             _load_batch(conn, mailbox, folder, mails, inbox, now, result, actor=actor)
             save_sync_state(
                 conn,
                 key,
                 now,
                 cursor_epoch=state.uid_validity,
-                cursor_position=chunk[-1],
+                cursor_position=position,
                 last_run_status="running",
             )
         if on_batch:
             on_batch(result)
+        if position < chunk[-1]:  # a message the server listed but did not hand over: read it next run
+            break
     with engine.begin() as conn:
-        position = uids[-1] if uids else last_uid
         save_sync_state(
             conn,
             key,
@@ -141,6 +152,18 @@ def sync_folder(
             last_run_records=result.stored,
         )
     return result
+
+
+def _safe_position(
+    source: MailSource, folder: str, chunk: Sequence[int], wanted: Sequence[int], mails: Sequence[FetchedMail]
+) -> int:
+    """How far the cursor may move after this chunk: to its end, unless a UID asked for came back without a body
+    and still exists (a server whose view was not synced yet); then to just before it, to be read next run."""
+    missing = sorted(set(wanted) - {mail.uid for mail in mails})
+    if not missing:
+        return chunk[-1]
+    still_there = set(source.uids_after(folder, missing[0] - 1)) & set(missing)
+    return min(still_there) - 1 if still_there else chunk[-1]
 
 
 def _not_yet_stored(
@@ -224,9 +247,11 @@ def _load_batch(
             continue
         rows[message.message_id] = row
         threads_by_message[message.message_id] = row["thread_id"]
-        if row["direction"] == "in":
-            for rule in matching_rules(f"{message.subject}\n{message.body_text}", inbox.alert_rules):
-                new_tags.setdefault(row["thread_id"], set()).add(rule.tag)
+        if row["direction"] != "in":
+            continue
+        for rule in matching_rules(f"{message.subject}\n{message.body_text}", inbox.alert_rules):
+            new_tags.setdefault(row["thread_id"], set()).add(rule.tag)
+            if row["received_at"] >= now - ALERT_MAX_AGE:  # old mail is tagged, but pages nobody
                 keyword_alerts.append(
                     alert_row(
                         kind="keyword",
@@ -282,11 +307,15 @@ def _message_row(
         "sent_by": None,
         "received_at": mail.internal_date,
         "sent_at": message.sent_at,
-        "subject": message.subject,
-        "body": message.body_text,
+        "subject": _clean(message.subject),
+        "body": _clean(message.body_text),
         "language": message.language,
         "attachments": [
-            {"filename": a.filename, "content_type": a.content_type, "size_bytes": a.size_bytes}
+            {
+                "filename": a.filename and _clean(a.filename),
+                "content_type": a.content_type,
+                "size_bytes": a.size_bytes,
+            }
             for a in message.attachments
         ],
         "in_reply_to": message.in_reply_to,
@@ -325,3 +354,8 @@ def _as_text(raw: bytes) -> str:
     """Mail bytes as text for quarantine_records.raw_payload: undecodable bytes and NULs (which PostgreSQL text
     cannot hold) as backslash escapes, so the evidence stays complete."""
     return raw.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
+
+
+def _clean(text: str) -> str:
+    """Text as PostgreSQL can store it: NULs (mail can smuggle them in through quoted-printable) dropped."""
+    return text.replace("\x00", "")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +25,13 @@ STATUSES = (OPEN, ANSWERED, CLOSED, NO_RESPONSE_NEEDED)
 # agents' actions that stop the SLA clock until the buyer writes again (kept in audit_log)
 CLOCK_STOPPING_ACTIONS = ("thread.no_response_needed", "thread.close")
 ASSIGN_ACTION = "thread.assign"
+ASSIGNMENT_ACTIONS = (ASSIGN_ACTION, "thread.reassign")
+# Alerts are for what needs attention now: a keyword in a message, or a due time, older than this is history
+# (the first sync of a mailbox with years of mail in it must not page anyone).
+ALERT_MAX_AGE = timedelta(hours=72)
+# Clocks running longer than this (a buyer nobody ever answered) are left as they are, breached, by the
+# every-run refresh of running clocks.
+RUNNING_CLOCK_HORIZON = timedelta(days=35)
 
 
 def thread_id_for(account_id: str, buyer_id: str | None, amazon_order_id: str | None, subject: str) -> str:
@@ -67,6 +74,7 @@ def refresh_threads(
         for row in conn.execute(sa.select(t.dim_threads).where(t.dim_threads.c.thread_id.in_(ids))).mappings()
     }
     turns = _assignment_turns(conn)
+    ever_assigned = _ever_assigned(conn, ids)
     inserts: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
     alerts: list[dict[str, Any]] = []
@@ -92,9 +100,9 @@ def refresh_threads(
             tags = list(before["tags"] or [])
             if new_tags.get(thread_id):
                 tags = add_tags(conn, thread_id, new_tags[thread_id], now, actor=actor)
-        if (before is None or before["owner"] is None) and (
-            choice := _choose_owner(inbox, values, tags, turns)
-        ):
+        # rules assign a thread once: an agent's later unassign or reassign is never undone by a rule
+        unowned = before is None or (before["owner"] is None and thread_id not in ever_assigned)
+        if unowned and (choice := _choose_owner(inbox, values, tags, turns)):
             rule_actor, owner = choice
             assigned += 1
             audits.append(
@@ -215,10 +223,14 @@ def add_tags(
     return merged
 
 
-def running_thread_ids(conn: Connection) -> list[str]:
-    """Threads whose SLA clock runs: they can reach near-breach or breach without any new message."""
+def running_thread_ids(conn: Connection, now: datetime, *, except_accounts: Sequence[str] = ()) -> list[str]:
+    """Threads whose SLA clock runs (due within RUNNING_CLOCK_HORIZON): they can reach near-breach or breach
+    without any new message. `except_accounts`: accounts whose mail was not fully read this run."""
     c = t.dim_threads.c
-    return list(conn.execute(sa.select(c.thread_id).where(c.sla_due_at.is_not(None))).scalars())
+    query = sa.select(c.thread_id).where(c.sla_due_at >= now - RUNNING_CLOCK_HORIZON)
+    if except_accounts:
+        query = query.where(c.account_id.not_in(list(except_accounts)))
+    return list(conn.execute(query).scalars())
 
 
 # -- internals --------------------------------------------------------------------------------------------------------
@@ -273,6 +285,14 @@ def _status(
     return status, at
 
 
+def _ever_assigned(conn: Connection, ids: Sequence[str]) -> set[str]:
+    a = t.audit_log.c
+    query = sa.select(a.object_id).where(
+        a.object_type == "thread", a.action.in_(ASSIGNMENT_ACTIONS), a.object_id.in_(ids)
+    )
+    return set(conn.execute(query).scalars())
+
+
 def _assignment_turns(conn: Connection) -> dict[str, int]:
     """How many threads each assignment rule has handed out so far (its round-robin position), from the audit log."""
     a = t.audit_log.c
@@ -313,7 +333,7 @@ def _sla_alerts(
     thread_id: str, thread: Mapping[str, Any], state: SlaState, now: datetime
 ) -> list[dict[str, Any]]:
     """Near-breach and breach alerts of the running clock period (keyed by its due time: raised once each)."""
-    if state.due_at is None:
+    if state.due_at is None or state.due_at < now - ALERT_MAX_AGE:
         return []
     kinds = ["near_breach"] if state.is_near_breach else []
     if now > state.due_at:

@@ -16,7 +16,7 @@ from schemas import tables as t
 from sellerreach.buyers import buyer_id_for
 from sellerreach.inbox.config import Agent, AssignmentRule, InboxConfig, MailboxConfig
 from sellerreach.inbox.mailbox import ImapLogin, ImapSource, MaildirSource
-from sellerreach.inbox.queue import set_thread_status
+from sellerreach.inbox.queue import assign_thread, set_thread_status
 from sellerreach.inbox.report import refresh_inbox_report
 from sellerreach.inbox.sync import sync_folder
 from sellerreach.inbox.threads import refresh_threads, running_thread_ids
@@ -267,7 +267,7 @@ def test_sla_clock_near_breach_breach_and_no_response_needed(engine, maildir: Pa
 
     def refresh(now: datetime):
         with engine.begin() as conn:
-            return refresh_threads(conn, running_thread_ids(conn), INBOX, now, actor=ACTOR)
+            return refresh_threads(conn, running_thread_ids(conn, now), INBOX, now, actor=ACTOR)
 
     assert refresh(START + timedelta(hours=10)).near_breach == 0
     assert refresh(START + timedelta(hours=21)).near_breach == 1  # 3 h left, under the 4 h default
@@ -289,7 +289,7 @@ def test_sla_clock_near_breach_breach_and_no_response_needed(engine, maildir: Pa
         )
     assert after["status"] == "no_response_needed" and after["sla_due_at"] is None
     with engine.connect() as conn:
-        assert running_thread_ids(conn) == []
+        assert running_thread_ids(conn, START + timedelta(hours=27)) == []
 
     write_maildir_message(
         maildir, buyer_mail(1, at=START + timedelta(hours=30))[3], delivered_at=START + timedelta(hours=30)
@@ -409,3 +409,62 @@ def test_rpt_inbox_daily(engine, maildir: Path) -> None:
     second = rows[day2.date()]
     assert (second["messages_in"], second["response_periods"], second["responded_within_sla"]) == (2, 1, 1)
     assert second["unanswered"] == 0 and second["response_rate_within_sla"] == 1.0
+
+
+def test_a_nul_in_the_body_and_a_long_message_id_are_stored(engine, maildir: Path) -> None:
+    long_id = "<" + "x" * 300 + "@marketplace.amazon.com>"
+    raw = (
+        "From: Buyer <nul0buyer0abc12@marketplace.amazon.com>\r\nTo: support@acme.example\r\n"
+        f"Subject: Question (Order: 112-7777777-7777777)\r\nMessage-ID: {long_id}\r\n"
+        "Date: Mon, 16 Nov 2026 09:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\nIs this=00 still in stock?\r\n"
+    ).encode()
+    write_maildir_message(maildir, raw, delivered_at=START)
+    result = sync_folder(
+        engine,
+        mailbox_config(maildir, sent_folders=()),
+        MaildirSource(maildir),
+        "INBOX",
+        INBOX,
+        START,
+        actor=ACTOR,
+    )
+    assert result.stored == 1
+    (message,) = table(engine, t.fct_buyer_messages, "message_id")
+    assert (
+        message["message_id"] == long_id
+        and "\x00" not in message["body"]
+        and "still in stock" in message["body"]
+    )
+
+
+def test_old_mail_raises_no_alerts(engine, maildir: Path) -> None:
+    """The first sync of a mailbox with history: old complaints and long-unanswered buyers are not paged."""
+    box = mailbox_config(maildir, sent_folders=())
+    old = START - timedelta(days=20)
+    write_maildir_message(maildir, buyer_mail(1, at=old, body="This is a complaint.")[3], delivered_at=old)
+    sync_folder(engine, box, MaildirSource(maildir), "INBOX", INBOX, START, actor=ACTOR)
+    with engine.begin() as conn:
+        refreshed = refresh_threads(conn, running_thread_ids(conn, START), INBOX, START, actor=ACTOR)
+    assert refreshed.breached == 1  # it is breached, and dim_threads says so
+    assert table(engine, t.fct_inbox_alerts, "alert_id") == []  # but nobody is paged about it
+    (thread,) = table(engine, t.dim_threads, "thread_id")
+    assert thread["is_breached"] and "complaint" in thread["tags"]  # tagged all the same
+
+
+def test_an_agents_unassign_is_not_undone_by_the_rules(engine, maildir: Path) -> None:
+    box = mailbox_config(maildir, sent_folders=())
+    write_maildir_message(maildir, buyer_mail(1, at=START)[3], delivered_at=START)
+    sync_folder(engine, box, MaildirSource(maildir), "INBOX", INBOX, START, actor=ACTOR)
+    (thread,) = table(engine, t.dim_threads, "thread_id")
+    assert thread["owner"] == "emma"
+    with engine.begin() as conn:
+        assert assign_thread(conn, thread["thread_id"], None, INBOX, START, actor="agent:emma")
+    write_maildir_message(
+        maildir, buyer_mail(1, at=START + timedelta(hours=1))[3], delivered_at=START + timedelta(hours=1)
+    )  # the buyer writes again
+    sync_folder(engine, box, MaildirSource(maildir), "INBOX", INBOX, START + timedelta(hours=1), actor=ACTOR)
+    with engine.begin() as conn:
+        refresh_threads(conn, running_thread_ids(conn, START), INBOX, START + timedelta(hours=2), actor=ACTOR)
+    (thread,) = table(engine, t.dim_threads, "thread_id")
+    assert thread["owner"] is None and thread["message_count"] == 2
