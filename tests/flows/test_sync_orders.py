@@ -32,6 +32,7 @@ RUN_BOOKKEEPING = {
     "last_run_finished_at",
     "last_run_records",
     "auth_checked_at",
+    "computed_at",  # rpt_* rows: when the figures were last computed
 }
 
 

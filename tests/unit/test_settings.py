@@ -507,11 +507,14 @@ def test_example_config_documents_every_key() -> None:
     keys = {"url", "lookback_days", "overlap_minutes", "lag_minutes", "backfill_chunk_hours", "page_size"}
     keys |= {"time_scale", "id", "region", "marketplaces", "client_id", "client_secret", "refresh_token"}
     keys |= {"endpoint", "lwa_endpoint"}
+    keys |= {"account", "kind", "host", "port", "username", "password", "folders", "sent_folders"}
+    keys |= {"seller_addresses", "near_breach_hours", "default_alert_rules"}
     for key in keys:
-        (index,) = [i for i, line in enumerate(lines) if re.match(rf"#?\s*{key}\s*=", line.lstrip("# "))]
+        # the first place the key is written (several sections share names such as id)
+        index = next(i for i, line in enumerate(lines) if re.match(rf"#?\s*{key}\s*=", line.lstrip("# ")))
         documented = "#" in lines[index].lstrip("# ") or lines[index - 1].startswith("#")
         assert documented, f"{key} has no comment in config_example.toml"
-    for section in ("[warehouse]", "[orders]", "[runtime]", "[[accounts]]"):
+    for section in ("[warehouse]", "[orders]", "[runtime]", "[[accounts]]", "[[mailboxes]]", "[inbox]"):
         assert section in text
 
 
