@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -46,7 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
+from load import Timer, fresh_database, peak_memory_mb  # noqa: E402  (bench/load.py, beside this script)
 
 from schemas import tables as t  # noqa: E402
 from schemas.migrations import upgrade  # noqa: E402
@@ -56,7 +55,6 @@ from sellerreach.inbox.sync import FolderSyncResult, sync_folder  # noqa: E402
 from sellerreach.sandbox.relay_mail import TOPICS, compose_buyer_message, relay_address_for  # noqa: E402
 from sellerreach.warehouse import create_warehouse_engine  # noqa: E402
 from tests.support.dovecot import DovecotServer, throwaway_dovecot  # noqa: E402
-from tests.support.postgres import with_database  # noqa: E402
 
 USER = "seller"
 FOLDER = "Relay"
@@ -166,20 +164,6 @@ class RelayMail:
 
 
 # -- measuring -----------------------------------------------------------------------------------------------
-
-
-class Timer:
-    """Accumulates wall time over `with` blocks."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __enter__(self) -> Timer:
-        self._started = time.perf_counter()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.seconds += time.perf_counter() - self._started
 
 
 class TimedSource:
@@ -359,24 +343,6 @@ def run_sync(
 
 
 @contextmanager
-def fresh_database(server_url: str, name: str) -> Iterator[sa.Engine]:
-    """A new database on the server, migrated to head; dropped afterwards."""
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    engine = create_warehouse_engine(with_database(server_url, name))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
-@contextmanager
 def sqlite_warehouse() -> Iterator[sa.Engine]:
     """A migrated SQLite warehouse file in a temporary folder, deleted afterwards."""
     with tempfile.TemporaryDirectory(prefix="sellerreach-bench-inbox-") as folder:
@@ -424,10 +390,6 @@ def mailbox_config(server: DovecotServer) -> MailboxConfig:
         sent_folders=(),
         seller_addresses=(SELLER,),
     )
-
-
-def peak_memory_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 
 
 # -- the run -------------------------------------------------------------------------------------------------

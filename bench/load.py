@@ -45,7 +45,7 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 from schemas import tables as t  # noqa: E402
 from schemas.migrations import upgrade  # noqa: E402
 from sellerreach.amazon.mapping import OrderRows, map_order  # noqa: E402
-from sellerreach.warehouse import load_orders  # noqa: E402
+from sellerreach.warehouse import create_warehouse_engine, load_orders  # noqa: E402
 from tests.support.payloads import iso, model_example_order  # noqa: E402
 from tests.support.postgres import throwaway_postgres, with_database  # noqa: E402
 
@@ -240,7 +240,7 @@ def fresh_database(server_url: str, name: str) -> Iterator[sa.Engine]:
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    engine = sa.create_engine(with_database(server_url, name))
+    engine = create_warehouse_engine(with_database(server_url, name))
     try:
         upgrade(engine)
         yield engine
