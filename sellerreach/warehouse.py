@@ -138,8 +138,7 @@ def record_authorisation(
     return True
 
 
-def write_audit(
-    conn: Connection,
+def audit_row(
     *,
     now: datetime,
     actor: str,
@@ -149,19 +148,23 @@ def write_audit(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     detail: str | None = None,
-) -> None:
-    conn.execute(
-        sa.insert(t.audit_log).values(
-            occurred_at=now,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            before=dict(before) if before is not None else None,
-            after=dict(after) if after is not None else None,
-            detail=detail,
-        )
-    )
+) -> dict[str, Any]:
+    """One audit_log row; insert many at once with `conn.execute(sa.insert(t.audit_log), rows)`."""
+    return {
+        "occurred_at": now,
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "before": dict(before) if before is not None else None,
+        "after": dict(after) if after is not None else None,
+        "detail": detail,
+    }
+
+
+def write_audit(conn: Connection, **row: Any) -> None:
+    """Write one audit_log row (the keyword arguments of `audit_row`)."""
+    conn.execute(sa.insert(t.audit_log).values(**audit_row(**row)))
 
 
 # -- sync state ---------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from schemas import tables as t
 from sellerreach.inbox.config import InboxConfig
 from sellerreach.inbox.relay import normalise_subject
 from sellerreach.inbox.sla import MessageEvent, SlaState, replay_sla
-from sellerreach.warehouse import write_audit
+from sellerreach.warehouse import audit_row, write_audit
 
 OPEN, ANSWERED, CLOSED, NO_RESPONSE_NEEDED = "open", "answered", "closed", "no_response_needed"
 STATUSES = (OPEN, ANSWERED, CLOSED, NO_RESPONSE_NEEDED)
@@ -90,7 +90,17 @@ def refresh_threads(
             tags = sorted(set(new_tags.get(thread_id, ())))
             values.update(thread_id=thread_id, owner=None, tags=tags)
             if tags:
-                audits.append(_audit(now, actor, "thread.tag", thread_id, {"tags": []}, {"tags": tags}))
+                audits.append(
+                    audit_row(
+                        now=now,
+                        actor=actor,
+                        action="thread.tag",
+                        object_type="thread",
+                        object_id=thread_id,
+                        before={"tags": []},
+                        after={"tags": tags},
+                    )
+                )
         else:
             changed = any(before[k] != v for k, v in values.items() if k != "updated_at")
             if changed:
@@ -106,14 +116,15 @@ def refresh_threads(
             rule_actor, owner = choice
             assigned += 1
             audits.append(
-                _audit(
-                    now,
-                    rule_actor,
-                    ASSIGN_ACTION,
-                    thread_id,
-                    {"owner": None},
-                    {"owner": owner},
-                    f"by {actor}",
+                audit_row(
+                    now=now,
+                    actor=rule_actor,
+                    action=ASSIGN_ACTION,
+                    object_type="thread",
+                    object_id=thread_id,
+                    before={"owner": None},
+                    after={"owner": owner},
+                    detail=f"by {actor}",
                 )
             )
             if before is None:
@@ -171,27 +182,6 @@ def _thread_values(
         "updated_at": now,
     }
     return values, state
-
-
-def _audit(
-    now: datetime,
-    actor: str,
-    action: str,
-    thread_id: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    detail: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "occurred_at": now,
-        "actor": actor,
-        "action": action,
-        "object_type": "thread",
-        "object_id": thread_id,
-        "before": before,
-        "after": after,
-        "detail": detail,
-    }
 
 
 def add_tags(
