@@ -1,6 +1,6 @@
 """sync_messages (every 15 minutes): buyer messages from each configured mailbox into the warehouse, threads
-and their SLA clocks recomputed, rpt_inbox_daily refreshed, keyword / near-breach / breach alerts raised as
-Prefect events.
+and their SLA clocks recomputed, auto-replies sent (when switched on), rpt_inbox_daily refreshed, keyword /
+near-breach / breach alerts raised as Prefect events.
 
 Mailboxes run side by side; one that fails (server down, login refused) does not stop the others, and the run
 fails at the end naming it. Re-running changes nothing: the cursor of each folder moves with its messages.
@@ -16,7 +16,7 @@ from sellerreach.clock import shared_clock
 from sellerreach.errors import RunFailed
 from sellerreach.settings import load_settings
 from tasks.amazon import failure_reason
-from tasks.mailbox import emit_inbox_alerts, refresh_sla_clocks, report_inbox_daily, sync_mailbox
+from tasks.mailbox import auto_reply, emit_inbox_alerts, refresh_sla_clocks, report_inbox_daily, sync_mailbox
 from tasks.warehouse import prepare_warehouse
 
 ACTOR = "flow:sync_messages"
@@ -48,18 +48,22 @@ def sync_messages(config_path: str | None = None, mailbox: str | None = None) ->
     )
     accounts = sorted({box.account_id for box in mailboxes})
     clocks = refresh_sla_clocks(settings.warehouse_url, settings.inbox, now, ACTOR, accounts, skipped)
+    replies = auto_reply(settings.warehouse_url, mailboxes, settings.inbox, settings.ses, now, ACTOR, skipped)
     report_inbox_daily(settings.warehouse_url, settings.inbox, now)
     alerts = emit_inbox_alerts(settings.warehouse_url, now)
     logger.info(
-        "%d threads with a running SLA clock (%d breached, %d near breach); %d alerts sent",
+        "%d threads with a running SLA clock (%d breached, %d near breach); %d auto-replies sent; %d alerts sent",
         clocks["running"],
         clocks["breached"],
         clocks["near_breach"],
+        replies["sent"],
         alerts,
     )
     create_table_artifact(
         key="sync-messages", table=summary, description="Messages synced per mailbox folder"
     )
+    if replies["failed"]:
+        failed.append(f"{replies['failed']} auto-replies refused or unanswered by SES (see fct_replies.error)")
     if failed:
         raise RunFailed("message sync failed for " + "; ".join(failed))
     return summary

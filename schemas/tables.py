@@ -282,5 +282,39 @@ rpt_inbox_daily = sa.Table(
     sa.Column("first_response_p90_hours", sa.Float),
     sa.Column("breaches", sa.Integer, nullable=False),
     sa.Column("unanswered", sa.Integer, nullable=False),  # periods still waiting for a reply
+    # replies sent through sellerreach this day that were over 85% like each of the agent's previous two
+    sa.Column("low_quality_replies", sa.Integer, nullable=False, server_default="0"),
     sa.Column("computed_at", UTCDateTime, nullable=False),
+)
+
+fct_replies = sa.Table(
+    # one row per reply sellerreach sent or tried to send (an agent's `inbox reply` or an auto-reply): the
+    # ledger that makes a second auto-reply impossible and joins SES events back (every mail is tagged reply_id)
+    "fct_replies",
+    metadata,
+    sa.Column("reply_id", sa.String(32), primary_key=True),  # auto-replies: a hash of the thread (one each)
+    sa.Column("thread_id", sa.String(32), nullable=False, index=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("marketplace_id", sa.String(32)),
+    sa.Column("amazon_order_id", sa.String(32)),
+    sa.Column("kind", sa.String(8), nullable=False),  # manual | auto
+    sa.Column("sent_by", sa.String(64), nullable=False),  # agent id, or auto:<rule id>
+    sa.Column("auto_rule_id", sa.String(48)),
+    sa.Column("template_id", sa.String(64)),  # null: the agent's own text
+    sa.Column("locale", sa.String(8), nullable=False),
+    # claimed (SES not yet confirmed; one left claimed after a crash is reconciled from SES events, never
+    # re-sent) -> sent | failed; blocked: the compliance rules found an error and nothing was sent
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("from_address", sa.String(320), nullable=False),
+    sa.Column("in_reply_to", sa.Text),
+    sa.Column("findings", JSONDoc, nullable=False),  # compliance findings [{rule_id, severity, ...}]
+    sa.Column("similarity", sa.Float),  # to the least similar of the agent's previous two replies
+    sa.Column("is_low_quality", sa.Boolean, nullable=False),
+    sa.Column("ses_message_id", sa.String(128)),
+    sa.Column("message_id", sa.Text),  # the Message-ID the buyer sees (SES's), also in fct_buyer_messages
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, index=True),
 )

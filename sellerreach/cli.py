@@ -243,6 +243,11 @@ def demo(
     )
     _print_rows("Message syncs (the second reads only what arrived since the first)", report.inbox_runs)
     _print_rows("Inbox per account", report.inbox)
+    _print_rows("An agent's replies (through the compliance rules and SES)", report.replies)
+    console.print(
+        f"The SES stand-in accepted {report.ses_sent} mails (auto-replies and the agent's) and published "
+        f"{report.ses_events} SES events; fct_replies holds each one."
+    )
     console.print("See the queue: `sellerreach inbox --config .sellerreach/demo.toml --status all`")
 
 
@@ -478,6 +483,150 @@ def inbox_tag(
             thread_id = resolve_thread_id(conn, thread)
             current = tag_thread(conn, thread_id, tags, _now(settings), actor=_actor(ctx.obj["agent"]))
     console.print(f"Thread {thread_id[:8]} tags: {', '.join(current)}")
+
+
+@inbox_app.command("reply")
+def inbox_reply(
+    ctx: typer.Context,
+    thread: ThreadArgument,
+    template: Annotated[
+        str | None,
+        typer.Option("--template", "-t", help="A reply template, e.g. where_is_my_order (see `inbox templates`)."),
+    ] = None,
+    text: Annotated[str | None, typer.Option(help="Your own text instead of a template.")] = None,
+    text_file: Annotated[
+        Path | None, typer.Option("--text-file", help="Your own text from a UTF-8 file (- for stdin).")
+    ] = None,
+    variables: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Set or override a template variable: name=value (repeatable)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Render and check the reply, print it, send nothing.")
+    ] = False,
+) -> None:
+    """Answer the buyer: render a template in the buyer's language (or take your text), check it against
+    Amazon's messaging rules, and send it through SES from the mailbox's approved sender address, threaded under
+    the buyer's message. A reply that breaks a rule is not sent; one more than 85% like each of your previous
+    two replies is sent but flagged as low quality.
+
+    Example: `sellerreach inbox --agent mia reply 3f9a2c --template where_is_my_order`
+    """
+    from sellerreach.dispatch.ses import SesSender
+    from sellerreach.inbox.queue import resolve_thread_id
+    from sellerreach.inbox.reply import ReplyBlocked, draft_reply, send_reply
+    from sellerreach.inbox.templates import ReplyTemplates
+
+    agent_id = ctx.obj["agent"]
+    given = [name for name, value in (("--template", template), ("--text", text), ("--text-file", text_file)) if value]
+    if len(given) != 1:
+        raise typer.BadParameter("give exactly one of --template, --text or --text-file", param_hint="reply")
+    if text_file is not None:
+        text = sys.stdin.read() if str(text_file) == "-" else _read_text_file(text_file)
+    with _clear_errors():
+        if agent_id is None:
+            raise SellerreachError(
+                "inbox reply needs --agent (or SELLERREACH_AGENT): replies are sent, signed and measured per agent; "
+                "example: sellerreach inbox --agent mia reply 3f9a2c --template where_is_my_order"
+            )
+        settings, engine = _inbox_warehouse(ctx.obj["config"])
+        agent = settings.inbox.agent(agent_id)
+        _agent_zone(settings, agent_id)  # an unknown agent is refused here
+        templates = ReplyTemplates.from_config(settings.inbox.reply_templates)
+        with engine.connect() as conn:
+            thread_id = resolve_thread_id(conn, thread)
+            draft = draft_reply(
+                conn,
+                thread_id,
+                mailboxes=settings.mailboxes,
+                templates=templates,
+                sent_by=agent_id,
+                agent_name=agent.name if agent else agent_id,
+                template_id=template,
+                text=text,
+                variables=_parse_variables(variables or []),
+            )
+        console.print(
+            f"[bold]{escape(draft.subject)}[/]  ({draft.locale}, from {draft.from_address}, "
+            f"in reply to the buyer's latest message)",
+            highlight=False,
+        )
+        console.print(draft.body, highlight=False, markup=False)
+        for finding in draft.findings:
+            colour = "red" if finding.severity == "error" else "yellow"
+            console.print(
+                f"[{colour}]{finding.severity}[/] {finding.rule_id} ({finding.part} {finding.line}:{finding.column}): "
+                f"{escape(finding.message)}. {escape(finding.fix)}",
+                highlight=False,
+            )
+        if draft.is_low_quality:
+            console.print(
+                f"[yellow]low quality[/]: {draft.similarity:.0%} like each of your previous two replies; "
+                "answer this buyer's question in your own words where you can.",
+                highlight=False,
+            )
+        if dry_run:
+            verdict = "would be blocked" if draft.is_blocked else "would be sent"
+            console.print(f"Dry run: nothing sent; this reply {verdict}.")
+            if draft.is_blocked:
+                raise typer.Exit(1)
+            return
+        try:
+            sent = send_reply(
+                engine,
+                draft,
+                SesSender.from_config(settings.ses),
+                sent_by=agent_id,
+                inbox=settings.inbox,
+                now=_now(settings),
+                actor=_actor(agent_id),
+            )
+        except ReplyBlocked:
+            err_console.print("[bold red]Not sent[/]: fix the errors above (Amazon drops or penalises such mail).")
+            raise typer.Exit(1) from None
+    console.print(f"Sent: reply {sent.reply_id[:12]} on thread {thread_id[:8]}; the thread's SLA clock has stopped.")
+
+
+@inbox_app.command("templates")
+def inbox_templates(ctx: typer.Context) -> None:
+    """List the reply templates and the languages each is written in, and the variables they may use.
+
+    Example: `sellerreach inbox templates`
+    """
+    from sellerreach.inbox.templates import CONTEXT_VARIABLES, ReplyTemplates
+
+    with _clear_errors():
+        settings, _engine = _inbox_warehouse(ctx.obj["config"])
+        templates = ReplyTemplates.from_config(settings.inbox.reply_templates)
+        catalogue = templates.catalogue()
+    table = Table(title=f"Reply templates in {templates.folder}")
+    table.add_column("template")
+    table.add_column("languages")
+    for name, locales in catalogue.items():
+        table.add_row(name, " ".join(locales))
+    console.print(table)
+    console.print("Variables: " + ", ".join(CONTEXT_VARIABLES), highlight=False)
+
+
+def _parse_variables(pairs: list[str]) -> dict[str, str]:
+    from sellerreach.inbox.templates import CONTEXT_VARIABLES
+
+    parsed = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or name.strip() not in CONTEXT_VARIABLES:
+            raise typer.BadParameter(
+                f"{pair!r}: use name=value with name one of {', '.join(CONTEXT_VARIABLES)}", param_hint="--set"
+            )
+        parsed[name.strip()] = value
+    return parsed
+
+
+def _read_text_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"{path}: cannot be read as UTF-8 text ({exc})", param_hint="--text-file") from None
 
 
 @inbox_app.command("close")

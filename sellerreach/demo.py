@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -38,6 +39,8 @@ REFRESH_TOKEN_ENV = {
     "acme-na": "SELLERREACH_DEMO_ACME_NA_REFRESH_TOKEN",
     "acme-eu": "SELLERREACH_DEMO_ACME_EU_REFRESH_TOKEN",
 }
+SES_KEY_ENV = ("SELLERREACH_DEMO_SES_ACCESS_KEY_ID", "SELLERREACH_DEMO_SES_SECRET_ACCESS_KEY")
+DEMO_SENDER_DOMAIN = "acme.example"  # verified in the SES stand-in, as a seller verifies its domain in SES
 
 
 @dataclass
@@ -50,7 +53,7 @@ class RunningSandbox:
 
 def demo_credentials(environ: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, str]:
     """The stand-in's credentials: taken from the environment when set, else made up for this run."""
-    names = [CLIENT_ID_ENV, CLIENT_SECRET_ENV, *REFRESH_TOKEN_ENV.values()]
+    names = [CLIENT_ID_ENV, CLIENT_SECRET_ENV, *REFRESH_TOKEN_ENV.values(), *SES_KEY_ENV]
     return {name: environ.get(name) or f"demo-{secrets.token_hex(12)}" for name in names}
 
 
@@ -82,6 +85,7 @@ def start_demo_sandbox(
     server = SandboxServer(
         world, clock, client_id=env[CLIENT_ID_ENV], client_secret=env[CLIENT_SECRET_ENV], port=port
     )
+    server.ses.verify(DEMO_SENDER_DOMAIN)
     with server:
         yield RunningSandbox(server=server, world=world, clock=clock, env=env)
 
@@ -176,6 +180,9 @@ class DemoReport:
     retries: int
     inbox_runs: list[dict]
     inbox: list[dict]
+    replies: list[dict]
+    ses_sent: int
+    ses_events: int
 
 
 def run_demo(
@@ -225,6 +232,7 @@ def run_demo(
         settings = load_settings(config)
         inbox_runs = _run_inbox(running, settings, config, say)
         engine = create_warehouse_engine(settings.warehouse_url)
+        replies = _agent_replies(settings, engine, running.clock.now(), say)
         status = read_status(engine)
         cursors = {
             (row["account_id"], row["marketplace_id"]): row["cursor_at"]
@@ -250,6 +258,9 @@ def run_demo(
         retries=client.retries,
         inbox_runs=inbox_runs,
         inbox=inbox_summary(engine),
+        replies=replies,
+        ses_sent=len(running.server.ses.sent()),
+        ses_events=len(running.server.ses.events()),
     )
 
 
@@ -277,6 +288,78 @@ def _run_inbox(running: RunningSandbox, settings: Any, config: str, say: Any) ->
             }
         )
     return runs
+
+
+# What an agent must not write: an incentive for a good review, and a link to the shop (both against Amazon's rules).
+_NON_COMPLIANT_DRAFT = (
+    "Thank you for your order {order}! Leave us a 5-star review and we will send you a $10 gift card. "
+    "More deals at www.acme-shop.example"
+)
+_AGENT_REPLIES = 3  # the third reply of the same canned text is flagged as low quality
+
+
+def _agent_replies(settings: Any, engine: sa.Engine, now: datetime, say: Any) -> list[dict]:
+    """An agent works their queue the way `sellerreach inbox reply` does: a draft offering a gift card for a
+    5-star review is refused by the compliance rules; then the acknowledge template goes to their most urgent
+    threads, and the third such canned reply is flagged as low quality. Returns one row per attempt."""
+    from sellerreach.dispatch.ses import SesSender
+    from sellerreach.inbox.queue import QueueFilter, list_threads
+    from sellerreach.inbox.reply import draft_reply, send_reply
+    from sellerreach.inbox.templates import ReplyTemplates
+
+    with engine.connect() as conn:
+        queue = [row for row in list_threads(conn, QueueFilter(), now, limit=1000) if row["owner"]]
+    if not queue:
+        return []
+    # the agent with the most open threads in one language: the same canned text three times
+    (agent_id, language), _ = Counter((row["owner"], row["language"]) for row in queue).most_common(1)[0]
+    agent = settings.inbox.agent(agent_id)
+    threads = [row for row in queue if (row["owner"], row["language"]) == (agent_id, language)][:_AGENT_REPLIES]
+    templates = ReplyTemplates.from_config(settings.inbox.reply_templates)
+    sender = SesSender.from_config(settings.ses)
+    rows = []
+    with engine.connect() as conn:
+        blocked = draft_reply(
+            conn,
+            threads[0]["thread_id"],
+            mailboxes=settings.mailboxes,
+            templates=templates,
+            sent_by=agent_id,
+            text=_NON_COMPLIANT_DRAFT.format(order=threads[0]["amazon_order_id"]),
+        )
+    rows.append(
+        {
+            "agent": agent_id,
+            "thread": threads[0]["thread_id"][:8],
+            "reply": "own text",
+            "result": "refused: " + ", ".join(sorted({f.rule_id for f in blocked.findings if f.severity == "error"})),
+        }
+    )
+    for thread in threads:
+        with engine.connect() as conn:
+            draft = draft_reply(
+                conn,
+                thread["thread_id"],
+                mailboxes=settings.mailboxes,
+                templates=templates,
+                sent_by=agent_id,
+                agent_name=agent.name if agent else agent_id,
+                template_id="acknowledge",
+            )
+        sent = send_reply(
+            engine, draft, sender, sent_by=agent_id, inbox=settings.inbox, now=now, actor=f"agent:{agent_id}"
+        )
+        quality = f", flagged low quality ({draft.similarity:.0%} alike)" if draft.is_low_quality else ""
+        rows.append(
+            {
+                "agent": agent_id,
+                "thread": thread["thread_id"][:8],
+                "reply": f"acknowledge.{draft.locale}",
+                "result": f"sent as {sent.message_id[:20]}...{quality}",
+            }
+        )
+    say(f"Agent {agent_id} answered {len(threads)} threads; one non-compliant draft was refused")
+    return rows
 
 
 def _start_prefect_api() -> None:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 
+from sellerreach.dispatch.ses import SesConfig
 from sellerreach.errors import ConfigError
 from sellerreach.inbox.config import InboxConfig, MailboxConfig, parse_inbox_config
 from sellerreach.marketplaces import LWA_ENDPOINT, MARKETPLACES, REGION_ENDPOINTS
@@ -39,6 +40,7 @@ __all__ = [
     "MailboxConfig",
     "OrdersSyncConfig",
     "SecretRef",
+    "SesConfig",
     "Settings",
     "demo_config",
     "example_config",
@@ -56,6 +58,7 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "warehouse": ("url",),
     "orders": ("lookback_days", "overlap_minutes", "lag_minutes", "backfill_chunk_hours", "page_size"),
     "runtime": ("time_scale",),
+    "ses": ("region", "endpoint", "configuration_set", "access_key_id", "secret_access_key"),
 }
 _ACCOUNT_REQUIRED = ("id", "region", "marketplaces", "client_id", "client_secret", "refresh_token")
 _ACCOUNT_KEYS = _ACCOUNT_REQUIRED + ("endpoint", "lwa_endpoint")
@@ -88,6 +91,11 @@ _SECTION_EXAMPLES = {
     "backfill_chunk_hours": "[orders] backfill_chunk_hours = 24",
     "page_size": "[orders] page_size = 100",
     "time_scale": "[runtime] time_scale = 1",
+    "region": '[ses] region = "eu-west-1"',
+    "endpoint": '[ses] endpoint = "http://127.0.0.1:8765" (a stand-in; leave out for AWS)',
+    "configuration_set": '[ses] configuration_set = "sellerreach-events"',
+    "access_key_id": '[ses] access_key_id = "env:AWS_ACCESS_KEY_ID" (leave out for boto3\'s default chain)',
+    "secret_access_key": '[ses] secret_access_key = "env:AWS_SECRET_ACCESS_KEY"',
 }
 _WAREHOUSE_EXAMPLE = f'url = "{DEFAULT_WAREHOUSE_URL}" or url = "postgresql+psycopg://sellerreach@db.internal:5432/sellerreach"'
 
@@ -131,6 +139,7 @@ class Settings:
     time_scale: float = 1.0
     mailboxes: tuple[MailboxConfig, ...] = ()
     inbox: InboxConfig = field(default_factory=InboxConfig)
+    ses: SesConfig = field(default_factory=SesConfig)
 
     def mailbox(self, mailbox_id: str) -> MailboxConfig:
         """The mailbox with this id; ConfigError naming the known ids otherwise."""
@@ -281,6 +290,7 @@ def _parse_settings(text: str, source: str, environ: Mapping[str, str]) -> Setti
     inbox, mailboxes = parse_inbox_config(
         problems, raw.get("inbox"), raw.get("mailboxes"), [a.account_id for a in accounts], parse_secret
     )
+    ses = _parse_ses(problems, sections["ses"], parse_secret)
     problems.raise_if_any()
     return Settings(
         source=source,
@@ -290,6 +300,7 @@ def _parse_settings(text: str, source: str, environ: Mapping[str, str]) -> Setti
         time_scale=time_scale,
         mailboxes=mailboxes,
         inbox=inbox,
+        ses=ses,
     )
 
 
@@ -392,6 +403,59 @@ def _parse_time_scale(problems: _Problems, section: dict[str, Any]) -> float:
         problems.add("runtime.time_scale", f"{value} is out of range (must be > 0)", example)
         return 1.0
     return float(value)
+
+
+# -- [ses] ------------------------------------------------------------------------------------------------------
+
+_SES_REGION = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9]")
+_SES_CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _parse_ses(problems: _Problems, section: dict[str, Any], parse_secret: Any) -> SesConfig:
+    """[ses]: where replies and invitations are sent. Every key is optional (AWS in eu-west-1 with boto3's
+    default credential chain); access keys come as a pair of secret references."""
+    defaults = SesConfig()
+    region = section.get("region", defaults.region)
+    if not isinstance(region, str) or not _SES_REGION.fullmatch(region):
+        shown = repr(region) if isinstance(region, str) else _a_toml_type(region)
+        problems.add("ses.region", f"{shown} is not an AWS region", _SECTION_EXAMPLES["region"])
+        region = defaults.region
+    endpoint = section.get("endpoint")
+    if endpoint is not None:
+        problem = _endpoint_problem(endpoint, allow_path=False)
+        if problem is not None:
+            problems.add("ses.endpoint", problem, _SECTION_EXAMPLES["endpoint"])
+            endpoint = None
+        else:
+            endpoint = endpoint.rstrip("/")
+    configuration_set = section.get("configuration_set")
+    if configuration_set is not None and (
+        not isinstance(configuration_set, str) or not _SES_CONFIGURATION_SET.fullmatch(configuration_set)
+    ):
+        problems.add(
+            "ses.configuration_set",
+            "must be an SES configuration set name (letters, digits, '_' and '-', at most 64)",
+            _SECTION_EXAMPLES["configuration_set"],
+        )
+        configuration_set = None
+    keys = {
+        key: parse_secret(section.get(key), f"ses.{key}", _SECTION_EXAMPLES[key])
+        for key in ("access_key_id", "secret_access_key")
+    }
+    if ("access_key_id" in section) != ("secret_access_key" in section):
+        missing = "secret_access_key" if "access_key_id" in section else "access_key_id"
+        problems.add(
+            f"ses.{missing}",
+            "access_key_id and secret_access_key go together (or leave both out for boto3's default chain)",
+            _SECTION_EXAMPLES[missing],
+        )
+    return SesConfig(
+        region=region,
+        endpoint=endpoint,
+        configuration_set=configuration_set,
+        access_key_id=keys["access_key_id"],
+        secret_access_key=keys["secret_access_key"],
+    )
 
 
 # -- [warehouse] --------------------------------------------------------------------------------

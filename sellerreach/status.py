@@ -18,6 +18,7 @@ COUNTED_TABLES = (
     t.fct_buyer_messages,
     t.dim_threads,
     t.fct_inbox_alerts,
+    t.fct_replies,
     t.rpt_inbox_daily,
     t.quarantine_records,
     t.audit_log,

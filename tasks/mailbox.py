@@ -1,5 +1,6 @@
 """Mailbox tasks: one task run per mailbox (its folders one after another over one connection), one for the SLA
-clocks of every open thread, one that sends recorded inbox alerts out as Prefect events."""
+clocks of every open thread, one for the auto-replies of the run, one that sends recorded inbox alerts out as
+Prefect events."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from datetime import datetime
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.events import emit_event
+from sellerreach.dispatch.ses import SesConfig, SesSender
 
 from sellerreach.inbox.config import InboxConfig, MailboxConfig
+from sellerreach.inbox.reply import send_auto_replies
 from sellerreach.inbox.report import refresh_inbox_report
 from sellerreach.inbox.sync import FolderSyncResult, open_mail_source, sync_folder
+from sellerreach.inbox.templates import ReplyTemplates
 from sellerreach.inbox.threads import mark_alerts_emitted, pending_alerts, refresh_threads, running_thread_ids
 from sellerreach.warehouse import lock_account
 from tasks.warehouse import engine_for
@@ -97,6 +101,47 @@ def refresh_sla_clocks(
         "breached": refreshed.breached,
         "near_breach": refreshed.near_breach,
     }
+
+
+@task(name="auto-reply", cache_policy=NONE)
+def auto_reply(
+    warehouse_url: str,
+    mailboxes: list[MailboxConfig],
+    inbox: InboxConfig,
+    ses: SesConfig,
+    now: datetime,
+    actor: str,
+    skipped: list[str],
+) -> dict[str, int]:
+    """Send the auto-replies due (rules in [inbox]; off unless auto_replies = true), each at most once per
+    thread and only when the compliance rules pass. Accounts in `skipped` wait: an agent's reply may not be read
+    yet."""
+    logger = get_run_logger()
+    if not inbox.auto_replies:
+        return {"sent": 0, "blocked": 0, "failed": 0, "skipped": 0}
+    stats = send_auto_replies(
+        engine_for(warehouse_url),
+        mailboxes=mailboxes,
+        inbox=inbox,
+        templates=ReplyTemplates.from_config(inbox.reply_templates),
+        sender=SesSender.from_config(ses),
+        now=now,
+        actor=actor,
+        except_accounts=skipped,
+    )
+    if stats.blocked:
+        logger.warning(
+            "%d auto-replies blocked by the compliance rules (not sent; see fct_replies.findings)", stats.blocked
+        )
+    if stats.failed:
+        logger.error("%d auto-replies failed (see fct_replies.error)", stats.failed)
+    logger.info(
+        "%d auto-replies sent %s; %d skipped (a variable the rule requires is unknown)",
+        stats.sent,
+        stats.rules,
+        stats.skipped,
+    )
+    return {"sent": stats.sent, "blocked": stats.blocked, "failed": stats.failed, "skipped": stats.skipped}
 
 
 @task(name="report-inbox-daily", cache_policy=NONE)

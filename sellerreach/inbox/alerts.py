@@ -21,7 +21,7 @@ class AlertRule:
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pattern", _compile(self.keywords))
+        object.__setattr__(self, "pattern", keyword_pattern(self.keywords))
 
     def matches(self, text: str) -> bool:
         return bool(self.pattern.search(text))
@@ -30,7 +30,8 @@ class AlertRule:
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
 
 
-def _compile(keywords: tuple[str, ...]) -> re.Pattern[str]:
+def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern finding any of `keywords` (whole words in Latin script, anywhere in CJK script)."""
     parts = []
     for keyword in keywords:
         words = [re.escape(w) for w in re.split(r"[\s-]+", keyword.strip()) if w]

@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sellerreach.inbox.alerts import DEFAULT_ALERT_RULES, AlertRule
+from sellerreach.inbox.auto_reply import DEFAULT_AUTO_REPLY_RULES, AutoReplyRule
 from sellerreach.inbox.sla import BusinessHours, SlaPolicy
+from sellerreach.inbox.templates import CONTEXT_VARIABLES
 from sellerreach.marketplaces import MARKETPLACES
 from sellerreach.secrets import SecretRef
 
@@ -46,6 +48,14 @@ _EXAMPLES = {
     "folders": 'folders = ["INBOX"]',
     "sent_folders": 'sent_folders = ["Sent"]',
     "seller_addresses": 'seller_addresses = ["support@acme.example"]',
+    "reply_from": 'reply_from = "support@acme.example" (one of seller_addresses, approved in Seller Central)',
+    "auto_replies": "[inbox] auto_replies = true",
+    "default_auto_reply_rules": "[inbox] default_auto_reply_rules = true",
+    "reply_templates": '[inbox] reply_templates = "templates/replies"',
+    "auto_reply_rules": '[[inbox.auto_reply_rules]] id = "where-is-my-order", keywords = ["where is my order"], '
+    'template = "where_is_my_order", requires = ["tracking_number"]',
+    "template": 'template = "where_is_my_order" (a file templates/replies/where_is_my_order.<locale>.txt.j2)',
+    "requires": 'requires = ["tracking_number"]',
     "near_breach_hours": "[inbox] near_breach_hours = 4",
     "default_alert_rules": "[inbox] default_alert_rules = true",
     "sla_policies": '[[inbox.sla_policies]] marketplaces = ["A1PA6795UKMFR9"], hours = 24',
@@ -141,9 +151,33 @@ class AssignmentRuleModel(_Model):
     _markets = field_validator("marketplaces")(_check_marketplaces)
 
 
+class AutoReplyRuleModel(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$")
+    keywords: list[str] = Field(min_length=1)
+    template: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    requires: list[str] = []
+    accounts: list[str] = []
+    marketplaces: list[str] = []
+    languages: list[str] = []
+
+    _markets = field_validator("marketplaces")(_check_marketplaces)
+
+    @field_validator("requires")
+    @classmethod
+    def _known_variables(cls, values: list[str]) -> list[str]:
+        unknown = [v for v in values if v not in CONTEXT_VARIABLES]
+        if unknown:
+            raise ValueError(f"unknown variable {unknown[0]!r}; known: {', '.join(CONTEXT_VARIABLES)}")
+        return values
+
+
 class InboxModel(_Model):
     near_breach_hours: float = Field(default=4.0, ge=0)
     default_alert_rules: bool = True
+    auto_replies: bool = False
+    default_auto_reply_rules: bool = True
+    auto_reply_rules: list[AutoReplyRuleModel] = []
+    reply_templates: str | None = None
     sla_policies: list[SlaPolicyModel] = []
     alert_rules: list[AlertRuleModel] = []
     agents: list[AgentModel] = []
@@ -164,6 +198,7 @@ class MailboxModel(_Model):
     folders: list[str] = Field(default=["INBOX"], min_length=1)
     sent_folders: list[str] = []
     seller_addresses: list[str] = Field(min_length=1)
+    reply_from: str | None = None
 
     @field_validator("seller_addresses")
     @classmethod
@@ -185,6 +220,8 @@ class MailboxModel(_Model):
                 raise ValueError(
                     "an imap mailbox needs exactly one of password or oauth2_token (a secret reference)"
                 )
+        if self.reply_from is not None and self.reply_from.lower() not in self.seller_addresses:
+            raise ValueError("reply_from must be one of seller_addresses")
         return self
 
 
@@ -208,6 +245,7 @@ class MailboxConfig:
     folders: tuple[str, ...]
     sent_folders: tuple[str, ...]
     seller_addresses: tuple[str, ...]
+    reply_from: str  # the approved sender replies go out from (Amazon drops relay mail from any other)
 
 
 @dataclass(frozen=True)
@@ -244,6 +282,9 @@ class InboxConfig:
     alert_rules: tuple[AlertRule, ...] = DEFAULT_ALERT_RULES
     agents: tuple[Agent, ...] = ()
     assignment_rules: tuple[AssignmentRule, ...] = ()
+    auto_replies: bool = False  # off by default: nothing is sent without an agent unless this is on
+    auto_reply_rules: tuple[AutoReplyRule, ...] = DEFAULT_AUTO_REPLY_RULES
+    reply_templates: str | None = None  # a folder of <name>.<locale>.txt.j2; None: the shipped templates/replies
 
     def sla_policy(self, marketplace_id: str | None, channel: str = "relay") -> SlaPolicy:
         """The first SLA rule for this channel that lists the marketplace (or lists none), else Amazon's 24 h
@@ -325,6 +366,7 @@ def parse_inbox_config(
                 folders=tuple(model.folders),
                 sent_folders=tuple(model.sent_folders),
                 seller_addresses=tuple(model.seller_addresses),
+                reply_from=(model.reply_from or model.seller_addresses[0]).lower(),
             )
         )
     return config, tuple(parsed)
@@ -342,6 +384,21 @@ def _inbox_config(problems: Problems, model: InboxModel) -> InboxConfig:
             )
     custom = tuple(AlertRule(r.id, tuple(r.keywords), r.tag or r.id) for r in model.alert_rules)
     defaults = tuple(r for r in DEFAULT_ALERT_RULES if r.rule_id not in {c.rule_id for c in custom})
+    own_replies = tuple(
+        AutoReplyRule(
+            r.id,
+            tuple(r.keywords),
+            r.template,
+            requires=tuple(r.requires),
+            account_ids=tuple(r.accounts),
+            marketplace_ids=tuple(r.marketplaces),
+            languages=tuple(r.languages),
+        )
+        for r in model.auto_reply_rules
+    )
+    default_replies = tuple(
+        r for r in DEFAULT_AUTO_REPLY_RULES if r.rule_id not in {c.rule_id for c in own_replies}
+    )
     return InboxConfig(
         near_breach_hours=model.near_breach_hours,
         sla_rules=tuple(
@@ -364,6 +421,9 @@ def _inbox_config(problems: Problems, model: InboxModel) -> InboxConfig:
             for p in model.sla_policies
         ),
         alert_rules=(defaults if model.default_alert_rules else ()) + custom,
+        auto_replies=model.auto_replies,
+        auto_reply_rules=(default_replies if model.default_auto_reply_rules else ()) + own_replies,
+        reply_templates=model.reply_templates,
         agents=tuple(Agent(a.id, a.name or a.id, a.time_zone, tuple(a.languages)) for a in model.agents),
         assignment_rules=tuple(
             AssignmentRule(

@@ -4,6 +4,7 @@ A "response period" is one run of a thread's SLA clock: it starts with a buyer m
 stopped and ends with the seller's reply. Periods stopped by "no response needed" or closing are not responses
 and are left out of the rates, as Amazon leaves them out of its response rate. A period counts as responded in
 time when the reply came by its due time; one still running past its due time counts as a breach.
+Low-quality replies (fct_replies.is_low_quality) count on the UTC day they were sent.
 Figures are recomputed for the last `days` days on every run, so late replies and re-runs correct them.
 """
 
@@ -36,6 +37,7 @@ class _Day:
     responded_within_sla: int = 0
     breaches: int = 0
     unanswered: int = 0  # periods still running (due or not)
+    low_quality_replies: int = 0
     response_hours: list[float] = field(default_factory=list)
 
 
@@ -76,6 +78,13 @@ def refresh_inbox_report(
         if first_in is not None:
             figures[(account_id, marketplace_id, first_in.received_at.date())].threads_opened += 1
         _add_periods(figures, account_id, marketplace_id, rows, stops.get(thread_id, []), inbox, now)
+    r = t.fct_replies.c
+    for account_id, marketplace_id, sent_at in conn.execute(
+        sa.select(r.account_id, r.marketplace_id, r.sent_at).where(
+            r.state == "sent", r.is_low_quality.is_(True), r.sent_at >= since
+        )
+    ):
+        figures[(account_id, marketplace_id or "", sent_at.date())].low_quality_replies += 1
 
     report_rows = [
         _report_row(account_id, marketplace_id, day, figure, now)
@@ -138,5 +147,6 @@ def _report_row(
         "first_response_p90_hours": round(float(np.percentile(hours, 90)), 2) if hours.size else None,
         "breaches": figure.breaches,
         "unanswered": figure.unanswered,
+        "low_quality_replies": figure.low_quality_replies,
         "computed_at": now,
     }

@@ -30,9 +30,11 @@ from sellerreach.amazon.models import Operation, operations
 from sellerreach.amazon.rate_limit import TokenBucket
 from sellerreach.clock import Clock
 from sellerreach.sandbox.faults import LWA_OPERATION, FaultPlan
+from sellerreach.sandbox.ses import SesStandIn
 from sellerreach.sandbox.world import DATASET_KEYS, OrderWorld, iso, project_order
 
 LWA_PATH = "/auth/o2/token"
+SES_PATH_PREFIX = "/v2/email/"
 TOKEN_LIFETIME = timedelta(seconds=3600)
 SEARCH_PATH = "/orders/2026-01-01/orders"
 _ORDER_PATH_PREFIX = SEARCH_PATH + "/"
@@ -86,7 +88,8 @@ class _ApiError(Exception):
 
 
 class SandboxServer:
-    """LWA + SP-API on a local port. `start()` (or `with`) serves from a background thread and sets `url`."""
+    """LWA + SP-API (and the SES v2 stand-in `ses`, under /v2/email/) on a local port. `start()` (or `with`)
+    serves from a background thread and sets `url`."""
 
     def __init__(
         self,
@@ -98,10 +101,12 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         faults: FaultPlan | None = None,
+        ses: SesStandIn | None = None,
     ) -> None:
         self.world = world
         self.clock = clock
         self.faults = faults or FaultPlan()
+        self.ses = ses if ses is not None else SesStandIn(clock)  # SES v2: every path under /v2/email/
         self.url = ""
         self.lwa_url = ""
         self._client = (client_id, client_secret)
@@ -180,6 +185,9 @@ class SandboxServer:
         parts = urlsplit(target)
         path = parts.path.rstrip("/") or "/"
         query = parse_qs(parts.query, keep_blank_values=True)
+        if parts.path.startswith(SES_PATH_PREFIX):
+            status, payload, ses_headers = self.ses.handle(method, target, headers, body)
+            return _Reply(status, payload, ses_headers)
         request_id = str(uuid.uuid4())
         if path == LWA_PATH:
             if method != "POST":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sellerreach.demo import CLIENT_ID_ENV, CLIENT_SECRET_ENV, REFRESH_TOKEN_ENV, run_demo
+from sellerreach.demo import CLIENT_ID_ENV, CLIENT_SECRET_ENV, REFRESH_TOKEN_ENV, SES_KEY_ENV, run_demo
 
 pytestmark = pytest.mark.flow
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.flow
 def test_demo_lands_every_order_and_rides_out_injected_faults(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SELLERREACH_WAREHOUSE_URL", raising=False)
-    for name in (CLIENT_ID_ENV, CLIENT_SECRET_ENV, *REFRESH_TOKEN_ENV.values()):
+    for name in (CLIENT_ID_ENV, CLIENT_SECRET_ENV, *REFRESH_TOKEN_ENV.values(), *SES_KEY_ENV):
         monkeypatch.delenv(name, raising=False)  # restored after the test, whatever the demo sets
 
     report = run_demo(time_scale=600, hourly_syncs=1, orders_per_day=5)
@@ -34,3 +34,10 @@ def test_demo_lands_every_order_and_rides_out_injected_faults(tmp_path, monkeypa
     threads = sum(row["threads"] for row in report.inbox)
     assert threads > 0 and sum(row["assigned"] for row in report.inbox) == threads  # the catch-all rule
     assert report.status.row_counts["rpt_inbox_daily"] > 0
+    # replies: the agent's non-compliant draft refused, three canned replies sent, the third flagged
+    refused, *sent = report.replies
+    assert refused["result"].startswith("refused: ") and "external-link" in refused["result"]
+    assert len(sent) == 3 and all(r["result"].startswith("sent as <") for r in sent)
+    assert ["low quality" in r["result"] for r in sent] == [False, False, True]
+    assert report.ses_sent == report.status.row_counts["fct_replies"] >= 3  # auto-replies and the agent's
+    assert report.ses_events == 2 * report.ses_sent  # Send and Delivery for each

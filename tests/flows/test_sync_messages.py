@@ -166,3 +166,61 @@ def test_a_mailbox_that_is_down_fails_the_run_but_not_the_others(
             )
     finally:
         engine.dispose()
+
+
+def test_auto_replies_go_out_once_through_ses_whatever_runs_twice(
+    config: Path, warehouse_url: str, monkeypatch
+) -> None:
+    """A buyer asks where the order is; the flow answers through SES (the stand-in), once, and the thread is
+    answered; the second run sends nothing."""
+    from tests.support.ses import ses_stand_in
+
+    now = datetime.now(UTC)
+    maildir = config.parent / "mail"
+    write_maildir_message(
+        maildir,
+        compose_buyer_message(
+            order_id="113-4000009-5000009",
+            marketplace_id="ATVPDKIKX0DER",
+            buyer_name="Buyer 9",
+            relay_address=relay_address_for("flow-buyer-9", "ATVPDKIKX0DER"),
+            seller_address="support@acme.example",
+            language="en",
+            topic="where_is_my_order",
+            sent_at=now - timedelta(hours=1),
+            message_id="<flow-9@marketplace.amazon.com>",
+        ),
+        delivered_at=now - timedelta(hours=1),
+    )
+    monkeypatch.setenv("TEST_SES_KEY_ID", "AKIATESTSTANDIN00002")
+    monkeypatch.setenv("TEST_SES_SECRET", "stand-in-secret-not-real")
+    with ses_stand_in(verified=["acme.example"]) as ses:
+        config.write_text(
+            config.read_text(encoding="utf-8")
+            + f'[ses]\nendpoint = "{ses.url}"\nconfiguration_set = "flows"\n'
+            + 'access_key_id = "env:TEST_SES_KEY_ID"\nsecret_access_key = "env:TEST_SES_SECRET"\n'
+            + "[inbox]\nauto_replies = true\n"
+            # no orders in this warehouse, so no tracking number: a rule that answers without one
+            + '[[inbox.auto_reply_rules]]\nid = "where-is-my-order"\nkeywords = ["where my parcel is"]\n'
+            + 'template = "where_is_my_order"\n',
+            encoding="utf-8",
+        )
+        sync_messages(config_path=str(config))
+        engine = create_warehouse_engine(warehouse_url)
+        try:
+            (mail,) = ses.sent()
+            assert mail.tags["kind"] == "auto" and mail.configuration_set == "flows"
+            with engine.connect() as conn:
+                replies = conn.execute(sa.select(t.fct_replies)).mappings().all()
+                thread = conn.execute(
+                    sa.select(t.dim_threads).where(t.dim_threads.c.amazon_order_id == "113-4000009-5000009")
+                ).mappings().one()
+            assert [(r["state"], r["sent_by"]) for r in replies] == [("sent", "auto:where-is-my-order")]
+            assert thread["status"] == "answered"
+
+            before = snapshot(engine)
+            sync_messages(config_path=str(config))
+            assert len(ses.sent()) == 1
+            assert snapshot(engine) == before
+        finally:
+            engine.dispose()

@@ -10,7 +10,14 @@ from datetime import datetime
 from pathlib import Path
 
 from sellerreach.clock import ManualClock, use_clock
-from sellerreach.demo import CLIENT_ID_ENV, CLIENT_SECRET_ENV, REFRESH_TOKEN_ENV, write_demo_config
+from sellerreach.demo import (
+    CLIENT_ID_ENV,
+    CLIENT_SECRET_ENV,
+    DEMO_SENDER_DOMAIN,
+    REFRESH_TOKEN_ENV,
+    SES_KEY_ENV,
+    write_demo_config,
+)
 from sellerreach.sandbox import OrderWorld, SandboxServer, demo_sellers
 
 
@@ -55,9 +62,12 @@ def running_stand_in(
     monkeypatch.setenv(CLIENT_SECRET_ENV, client_secret)
     for account, name in REFRESH_TOKEN_ENV.items():
         monkeypatch.setenv(name, tokens[account])
+    for name in SES_KEY_ENV:
+        monkeypatch.setenv(name, f"test-{secrets.token_hex(8)}")
     sellers = [replace(s, orders_per_day=orders_per_day) for s in demo_sellers(tokens)]
     world = OrderWorld(sellers, clock, history_days=history_days, late_update_share=late_update_share)
     server = SandboxServer(world, clock, client_id=client_id, client_secret=client_secret)
+    server.ses.verify(DEMO_SENDER_DOMAIN)
     with server, use_clock(clock):
         config = write_config(
             tmp_path / "sellerreach.toml",

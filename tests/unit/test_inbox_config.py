@@ -187,3 +187,61 @@ def test_unknown_mailbox_on_the_command_line(tmp_path: Path) -> None:
     settings = _load(tmp_path, ACCOUNT + IMAP_MAILBOX)
     with pytest.raises(ConfigError, match="no mailbox 'acme-eu-relai'; did you mean 'acme-eu-relay'"):
         settings.mailbox("acme-eu-relai")
+
+
+def test_replies_go_out_from_reply_from_or_the_first_seller_address(tmp_path: Path) -> None:
+    (mailbox,) = _load(tmp_path, ACCOUNT + IMAP_MAILBOX).mailboxes
+    assert mailbox.reply_from == "support@acme.example"
+    two = IMAP_MAILBOX.replace(
+        'seller_addresses = ["Support@Acme.example"]',
+        'seller_addresses = ["support@acme.example", "service@acme.example"]\nreply_from = "Service@acme.example"',
+    )
+    (mailbox,) = _load(tmp_path, ACCOUNT + two).mailboxes
+    assert mailbox.reply_from == "service@acme.example"
+
+
+def test_reply_from_must_be_an_approved_seller_address(tmp_path: Path) -> None:
+    text = ACCOUNT + IMAP_MAILBOX + 'reply_from = "noreply@acme.example"\n'
+    with pytest.raises(ConfigError, match=r"mailboxes\[0\]: reply_from must be one of seller_addresses"):
+        _load(tmp_path, text)
+
+
+def test_auto_replies_are_off_by_default_with_the_default_rule_ready(tmp_path: Path) -> None:
+    inbox = _load(tmp_path, ACCOUNT).inbox
+    assert inbox.auto_replies is False
+    assert [r.rule_id for r in inbox.auto_reply_rules] == ["where-is-my-order"]
+    assert inbox.reply_templates is None
+
+
+def test_an_own_auto_reply_rule_replaces_the_default_of_the_same_id(tmp_path: Path) -> None:
+    text = (
+        ACCOUNT
+        + '[inbox]\nauto_replies = true\nreply_templates = "my-templates"\n'
+        + '[[inbox.auto_reply_rules]]\nid = "where-is-my-order"\nkeywords = ["wo ist mein Paket"]\n'
+        + 'template = "wismo_short"\nrequires = ["tracking_number", "carrier"]\nmarketplaces = ["A1PA6795UKMFR9"]\n'
+    )
+    inbox = _load(tmp_path, text).inbox
+    assert inbox.auto_replies is True and inbox.reply_templates == "my-templates"
+    (rule,) = inbox.auto_reply_rules
+    assert (rule.template_id, rule.requires, rule.marketplace_ids) == (
+        "wismo_short",
+        ("tracking_number", "carrier"),
+        ("A1PA6795UKMFR9",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "key", "says"),
+    [
+        ('requires = ["tracking"]', "inbox.auto_reply_rules[0].requires", "unknown variable 'tracking'; known:"),
+        ('template = "Where Is My Order"', "inbox.auto_reply_rules[0].template", "should match pattern"),
+        ("keywords = []", "inbox.auto_reply_rules[0].keywords", "at least 1 item"),
+    ],
+)
+def test_bad_auto_reply_rules_are_named(tmp_path: Path, rule: str, key: str, says: str) -> None:
+    base = {"id": '"wismo"', "keywords": '["where is my order"]', "template": '"where_is_my_order"'}
+    name = rule.split(" = ")[0]
+    lines = [f"{k} = {v}" for k, v in base.items() if k != name] + [rule]
+    with pytest.raises(ConfigError) as error:
+        _load(tmp_path, ACCOUNT + "[[inbox.auto_reply_rules]]\n" + "\n".join(lines) + "\n")
+    assert f"{key}:" in str(error.value) and says in str(error.value)

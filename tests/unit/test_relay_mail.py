@@ -19,13 +19,13 @@ from sellerreach.errors import SkippableRecord
 from sellerreach.inbox import relay
 from sellerreach.inbox.relay import (
     MalformedMail,
-    detect_language,
     find_order_id,
     is_relay_address,
     normalise_subject,
     parse_mail,
     relay_marketplace,
 )
+from sellerreach.language import detect_language
 from sellerreach.marketplaces import MARKETPLACES
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "relay_mail"

@@ -620,3 +620,54 @@ def test_endpoint_override_in_file(tmp_path: Path) -> None:
     account = load_settings(_write(tmp_path, text), env={}).accounts[0]
     assert account.endpoint == "https://sandbox.sellingpartnerapi-na.amazon.com"
     assert account.lwa_endpoint == LWA_ENDPOINT
+
+
+# -- [ses] ---------------------------------------------------------------------------------------------------
+
+
+def test_ses_defaults_to_aws_with_the_default_credential_chain(tmp_path: Path) -> None:
+    ses = _two_accounts(tmp_path).ses
+    assert (ses.region, ses.endpoint, ses.configuration_set) == ("eu-west-1", None, None)
+    assert ses.access_key_id is None and ses.secret_access_key is None
+
+
+def test_ses_section(tmp_path: Path) -> None:
+    text = ACME_NA + (
+        '[ses]\nregion = "us-east-1"\nendpoint = "http://127.0.0.1:4566/"\nconfiguration_set = "sellerreach-events"\n'
+        'access_key_id = "env:AWS_ACCESS_KEY_ID"\nsecret_access_key = "prefect-secret:ses-secret-key"\n'
+    )
+    ses = load_settings(_write(tmp_path, text), env={}).ses
+    assert (ses.region, ses.endpoint, ses.configuration_set) == (
+        "us-east-1",
+        "http://127.0.0.1:4566",
+        "sellerreach-events",
+    )
+    assert (str(ses.access_key_id), str(ses.secret_access_key)) == (
+        "env:AWS_ACCESS_KEY_ID",
+        "prefect-secret:ses-secret-key",
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "says"),
+    [
+        ('region = "Frankfurt"', "ses.region: 'Frankfurt' is not an AWS region"),
+        ('endpoint = "localhost:4566"', "ses.endpoint: 'localhost:4566' is not a URL"),
+        ('configuration_set = "my set"', "ses.configuration_set: must be an SES configuration set name"),
+        ('access_key_id = "env:AWS_ACCESS_KEY_ID"', "ses.secret_access_key: access_key_id and secret_access_key go"),
+        ('sending_rate = 14', "ses.sending_rate: unknown key 'sending_rate' in [ses]"),
+    ],
+)
+def test_bad_ses_settings_are_named_with_an_example(tmp_path: Path, lines: str, says: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_write(tmp_path, ACME_NA + "[ses]\n" + lines + "\n"), env={})
+    assert says in str(raised.value) and "example: [ses]" in str(raised.value)
+
+
+def test_a_literal_ses_secret_key_is_refused_unseen(tmp_path: Path) -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    text = ACME_NA + f'[ses]\naccess_key_id = "env:AWS_ACCESS_KEY_ID"\nsecret_access_key = "{secret}"\n'
+    with pytest.raises(ConfigError) as raised:
+        load_settings(_write(tmp_path, text), env={})
+    assert "ses.secret_access_key" in str(raised.value) and "literal secret" in str(raised.value)
+    assert secret not in str(raised.value)
