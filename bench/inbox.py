@@ -389,6 +389,7 @@ def mailbox_config(server: DovecotServer) -> MailboxConfig:
         folders=(FOLDER,),
         sent_folders=(),
         seller_addresses=(SELLER,),
+        reply_from=SELLER,
     )
 
 

@@ -245,8 +245,9 @@ def demo(
     _print_rows("Inbox per account", report.inbox)
     _print_rows("An agent's replies (through the compliance rules and SES)", report.replies)
     console.print(
-        f"The SES stand-in accepted {report.ses_sent} mails (auto-replies and the agent's) and published "
-        f"{report.ses_events} SES events; fct_replies holds each one."
+        f"The SES stand-in accepted {report.ses_sent} mails ({report.auto_replies} where-is-my-order auto-replies "
+        f"with the tracking number, the rest the agent's) and published {report.ses_events} SES events; "
+        "fct_replies holds each one."
     )
     console.print("See the queue: `sellerreach inbox --config .sellerreach/demo.toml --status all`")
 

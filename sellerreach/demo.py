@@ -181,6 +181,7 @@ class DemoReport:
     inbox_runs: list[dict]
     inbox: list[dict]
     replies: list[dict]
+    auto_replies: int
     ses_sent: int
     ses_events: int
 
@@ -259,6 +260,7 @@ def run_demo(
         inbox_runs=inbox_runs,
         inbox=inbox_summary(engine),
         replies=replies,
+        auto_replies=_count_auto_replies(engine),
         ses_sent=len(running.server.ses.sent()),
         ses_events=len(running.server.ses.events()),
     )
@@ -360,6 +362,13 @@ def _agent_replies(settings: Any, engine: sa.Engine, now: datetime, say: Any) ->
         )
     say(f"Agent {agent_id} answered {len(threads)} threads; one non-compliant draft was refused")
     return rows
+
+
+def _count_auto_replies(engine: sa.Engine) -> int:
+    r = t.fct_replies.c
+    with engine.connect() as conn:
+        query = sa.select(sa.func.count()).where(r.kind == "auto", r.state == "sent")
+        return conn.execute(query).scalar_one()
 
 
 def _start_prefect_api() -> None:

@@ -49,6 +49,7 @@ def mailbox_config(root: Path | None = None, **overrides) -> MailboxConfig:
         folders=("INBOX",),
         sent_folders=("Sent",),
         seller_addresses=(SELLER,),
+        reply_from=SELLER,
     )
     values.update(overrides)
     return MailboxConfig(**values)

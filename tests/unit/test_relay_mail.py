@@ -15,8 +15,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from sellerreach import language as language_detection
 from sellerreach.errors import SkippableRecord
-from sellerreach.inbox import relay
 from sellerreach.inbox.relay import (
     MalformedMail,
     find_order_id,
@@ -290,10 +290,10 @@ def test_detect_language(text: str, language: str | None):
 
 def test_stop_word_tables_share_no_word_so_each_hit_counts_for_one_language():
     seen: dict[str, str] = {}
-    for language, words in relay._STOP_WORDS.items():
+    for code, words in language_detection._STOP_WORDS.items():
         for word in words:
-            assert word not in seen, f"{word!r} is in both {seen.get(word)} and {language}"
-            seen[word] = language
+            assert word not in seen, f"{word!r} is in both {seen.get(word)} and {code}"
+            seen[word] = code
 
 
 @pytest.mark.parametrize(
