@@ -182,7 +182,8 @@ def draft_reply(
         body = (text or "").strip()
         if not body:
             raise ReplyProblem("the reply text is empty")
-        locale = detect_language(body) or thread["language"] or market_language or "en"
+        # the buyer's language, not the text's: a reply in another language is what the rules must catch
+        locale = thread["language"] or market_language or detect_language(body) or "en"
     subject = reply_subject(latest_in["subject"])
     findings = lint_message(
         body=body, subject=subject, channel=CHANNEL, locale=locale, order_id=thread["amazon_order_id"]

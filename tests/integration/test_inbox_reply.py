@@ -423,3 +423,14 @@ def test_inbox_templates_lists_templates_languages_and_variables(inbox: Inbox):
     assert result.exit_code == 0, result.output
     assert "where_is_my_order" in result.output and "de en es fr it ja zh" in result.output
     assert "tracking_number" in result.output
+
+
+def test_an_own_text_must_be_in_the_buyers_language(inbox: Inbox):
+    thread_id = inbox.buyer_writes("question")  # the buyer wrote in English
+    draft = inbox.draft(
+        thread_id,
+        sent_by="emma",
+        text="Vielen Dank für Ihre Nachricht zur Bestellung. Wir kümmern uns darum und melden uns bei Ihnen.",
+    )
+    assert draft.locale == "en"
+    assert "wrong-language" in {f.rule_id for f in draft.findings if f.severity == "error"}
