@@ -286,6 +286,51 @@ MESSAGE_SYNC_COLUMNS = (
     "keyword_alerts",
 )
 
+@app.command()
+def lint(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Template files or folders (searched for *.j2). Default: the shipped templates/."),
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text, json or sarif.")] = "text",
+    channel: Annotated[
+        str | None,
+        typer.Option(help="relay_email, direct_email or solicitation. Default: by folder (replies/: relay_email)."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here instead.")] = None,
+) -> None:
+    """Check message templates against Amazon's messaging rules (and marketing-mail law for direct mail).
+
+    Each `<name>.<locale>.txt.j2` is checked as written (Jinja2 syntax, known variables) and rendered with sample
+    values for its locale, then linted with its channel's rules. Prints `path:line:col rule-id message`; exits 1
+    when any finding is an error. Switch a rule off for one template with a reason:
+    `{# sellerreach-lint: disable=external-link -- the carrier's page is needed to complete the order #}`.
+
+    Example: `sellerreach lint templates/ --format sarif -o lint.sarif`
+    """
+    from sellerreach.compliance.templates import count_by_severity, format_findings, lint_templates
+    from sellerreach.rendering import shipped_templates
+
+    if output_format not in ("text", "json", "sarif"):
+        raise typer.BadParameter(f"{output_format!r}: use text, json or sarif", param_hint="--format")
+    try:
+        files, findings = lint_templates(paths or [shipped_templates()], channel=channel)
+    except (FileNotFoundError, ValueError) as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    report = format_findings(findings, output_format)
+    if output is not None:
+        output.write_text(report + "\n", encoding="utf-8")
+    elif report:
+        print(report)
+    counts = count_by_severity(findings)
+    err_console.print(
+        f"{len(files)} templates checked: {counts['error']} errors, {counts['warning']} warnings", highlight=False
+    )
+    if counts["error"]:
+        raise typer.Exit(1)
+
+
 inbox_app = typer.Typer(
     help="The agents' queue: threads with owner, tags and SLA clock.\n\n"
     "Without a command it lists the queue, most urgent first. Example: `sellerreach inbox --overdue --owner mia`",
@@ -594,7 +639,8 @@ def inbox_templates(ctx: typer.Context) -> None:
 
     Example: `sellerreach inbox templates`
     """
-    from sellerreach.inbox.templates import CONTEXT_VARIABLES, ReplyTemplates
+    from sellerreach.inbox.templates import ReplyTemplates
+    from sellerreach.rendering import CONTEXT_VARIABLES
 
     with _clear_errors():
         settings, _engine = _inbox_warehouse(ctx.obj["config"])
@@ -610,7 +656,7 @@ def inbox_templates(ctx: typer.Context) -> None:
 
 
 def _parse_variables(pairs: list[str]) -> dict[str, str]:
-    from sellerreach.inbox.templates import CONTEXT_VARIABLES
+    from sellerreach.rendering import CONTEXT_VARIABLES
 
     parsed = {}
     for pair in pairs:

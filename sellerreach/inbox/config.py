@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sellerreach.inbox.alerts import DEFAULT_ALERT_RULES, AlertRule
 from sellerreach.inbox.auto_reply import DEFAULT_AUTO_REPLY_RULES, AutoReplyRule
 from sellerreach.inbox.sla import BusinessHours, SlaPolicy
-from sellerreach.inbox.templates import CONTEXT_VARIABLES
 from sellerreach.marketplaces import MARKETPLACES
+from sellerreach.rendering import CONTEXT_VARIABLES
 from sellerreach.secrets import SecretRef
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

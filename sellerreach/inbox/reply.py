@@ -30,10 +30,11 @@ from sellerreach.compliance import Finding, errors_in, lint_message
 from sellerreach.errors import FatalError, RetriableError, SellerreachError
 from sellerreach.inbox.auto_reply import choose_auto_reply
 from sellerreach.inbox.config import InboxConfig, MailboxConfig
-from sellerreach.inbox.templates import ReplyTemplates, TemplateProblem, format_date
+from sellerreach.inbox.templates import ReplyTemplates, TemplateProblem
 from sellerreach.inbox.threads import OPEN, refresh_threads
 from sellerreach.language import detect_language
 from sellerreach.marketplaces import MARKETPLACES
+from sellerreach.rendering import format_date
 from sellerreach.warehouse import lock_account, write_audit
 
 CHANNEL = (

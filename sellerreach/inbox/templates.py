@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +17,9 @@ from jinja2 import TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 
 from sellerreach.errors import SellerreachError
-from sellerreach.rendering import sandboxed_environment, shipped_templates
+from sellerreach.rendering import CONTEXT_VARIABLES, sandboxed_environment, shipped_templates
 
-# name -> what it holds; every one is always defined (None or "" when the warehouse does not know it)
-CONTEXT_VARIABLES: dict[str, str] = {
-    "buyer_name": 'the buyer\'s name from the order ("" when unknown)',
-    "order_id": "the Amazon order id, 123-1234567-1234567",
-    "item": 'the title of the order\'s first item ("" when unknown)',
-    "items": "the titles of all the order's items (a list)",
-    "tracking_number": "the carrier's tracking number of the first package (None when not shipped or FBA)",
-    "carrier": "the carrier of that package (None when unknown)",
-    "shipped_on": "the ship date, written for the locale (None when not shipped)",
-    "delivery_by": "the latest promised delivery date, written for the locale (None when unknown)",
-    "marketplace": "the marketplace's name, Amazon.de",
-    "agent_name": "the name of the agent who replies (the account's team for auto-replies)",
-}
 _FILE = re.compile(r"^(?P<name>[a-z0-9][a-z0-9_-]{0,63})\.(?P<locale>[a-z]{2})\.txt\.j2$")
-_MONTHS = {
-    "en": "January February March April May June July August September October November December",
-    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
-    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
-}
 
 
 class TemplateProblem(SellerreachError):
@@ -107,17 +86,3 @@ class ReplyTemplates:
             raise TemplateProblem(f"{self.folder / file_name}:{exc.lineno}: {exc.message}") from None
         except SecurityError as exc:
             raise TemplateProblem(f"{self.folder / file_name}: not allowed in a template: {exc}") from None
-
-
-def format_date(value: date | None, locale: str) -> str | None:
-    """A date as a buyer reading `locale` writes it: 24. November 2026, 24 novembre 2026, 2026年11月24日."""
-    if value is None:
-        return None
-    if locale in ("ja", "zh"):
-        return f"{value.year}年{value.month}月{value.day}日"
-    month = _MONTHS.get(locale, _MONTHS["en"]).split()[value.month - 1]
-    if locale == "de":
-        return f"{value.day}. {month} {value.year}"
-    if locale == "es":
-        return f"{value.day} de {month} de {value.year}"
-    return f"{value.day} {month} {value.year}"

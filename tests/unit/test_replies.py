@@ -21,8 +21,9 @@ from sellerreach.inbox.reply import (
     reply_subject,
     similarity,
 )
-from sellerreach.inbox.templates import CONTEXT_VARIABLES, ReplyTemplates, TemplateProblem, format_date
+from sellerreach.inbox.templates import ReplyTemplates, TemplateProblem
 from sellerreach.language import detect_language
+from sellerreach.rendering import CONTEXT_VARIABLES, format_date
 
 SHIPPED = ReplyTemplates.from_config(None)
 ORDER_ID = "302-4471553-8820631"
