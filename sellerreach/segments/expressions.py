@@ -22,9 +22,10 @@ A segment is a rule in the TOML config, e.g. ``high_value = "aov_cents >= 5000 a
 
 Keywords are case-insensitive, column names lower-case. An int or float column is a number, a str column
 text, a bool column true/false; both sides of a comparison, a list's values and between's bounds have the
-operand's type, arithmetic takes numbers, and/or/not take conditions; a bare bool column reads as
-`column == true`. Rules are at most MAX_RULE_CHARS characters and nest at most MAX_NESTING levels of
-parentheses, `not` and unary minus, so no input can exhaust the stack.
+operand's type, arithmetic takes numbers, and/or/not take conditions; a bare bool column read as a
+condition (by and, or, not or as the whole rule) means `column == true`. Rules are at most
+MAX_RULE_CHARS characters and nest at most MAX_NESTING levels of parentheses, `not` and unary minus, so no
+input can exhaust the stack.
 
 Missing values (NaN, None, NA): arithmetic with a missing value is missing, and so is x / 0; every comparison
 (== != < <= > >=, in, not in, between) with a missing side is False for that buyer. So `recency_days != 30`
