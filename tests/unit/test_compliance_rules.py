@@ -662,3 +662,9 @@ def test_every_problem_in_a_rules_file_is_reported_at_once(tmp_path):
 def test_a_missing_rules_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match=r"nowhere\.toml: \(file\): rules file does not exist"):
         load_rules(tmp_path / "nowhere.toml")
+
+
+def test_a_yamato_slip_number_after_its_label_is_no_phone_number():
+    body = "ご注文 302-4471553-8820631 の商品を発送しました。お問い合わせ伝票番号は 3839-0812-2207 です。"
+    findings = lint_message(body=body, channel="relay_email", locale="ja", order_id="302-4471553-8820631")
+    assert [f.rule_id for f in findings] == []
