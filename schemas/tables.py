@@ -318,3 +318,35 @@ fct_replies = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime, index=True),
 )
+
+dim_templates = sa.Table(
+    # one row per message template file: its current content's lint verdict and the version last approved
+    "dim_templates",
+    metadata,
+    sa.Column("template_key", sa.String(200), primary_key=True),  # <folder>/<name>.<locale>.txt.j2
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("locale", sa.String(8), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),  # of the file as last linted
+    sa.Column("status", sa.String(8), nullable=False),  # passed | failed (any error)
+    sa.Column("errors", sa.Integer, nullable=False),
+    sa.Column("warnings", sa.Integer, nullable=False),
+    sa.Column("linted_at", UTCDateTime, nullable=False),
+    # the last version that passed: what may be sent; a changed file is linted again before any send
+    sa.Column("approved_sha256", sa.String(64)),
+    sa.Column("approved_at", UTCDateTime),
+)
+
+fct_lint_findings = sa.Table(
+    # one row per finding per template version (a version is its content hash): linting it again adds nothing
+    "fct_lint_findings",
+    metadata,
+    sa.Column("template_key", sa.String(200), primary_key=True),
+    sa.Column("content_sha256", sa.String(64), primary_key=True),
+    sa.Column("rule_id", sa.String(48), primary_key=True),
+    sa.Column("line", sa.Integer, primary_key=True),
+    sa.Column("column", sa.Integer, primary_key=True),
+    sa.Column("severity", sa.String(8), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("found_at", UTCDateTime, nullable=False),
+)

@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sellerreach.errors import SellerreachError
+from sellerreach.errors import RunFailed, SellerreachError
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -329,6 +329,24 @@ def lint(
     )
     if counts["error"]:
         raise typer.Exit(1)
+
+
+@app.command("lint-templates")
+def lint_templates_command(config: ConfigOption = None) -> None:
+    """Run the lint_templates flow: lint every template folder and record findings and approvals in the
+    warehouse (dim_templates, fct_lint_findings). A failing template is blocked from sending; exits 1 then.
+
+    Example: `sellerreach lint-templates --config sellerreach.toml`
+    """
+    from flows.lint_templates import lint_templates
+
+    with _clear_errors():
+        try:
+            rows = lint_templates(config_path=config)
+        except RunFailed as exc:
+            err_console.print(f"[bold red]blocked:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+    _print_rows("Templates", rows)
 
 
 inbox_app = typer.Typer(

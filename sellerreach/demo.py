@@ -191,6 +191,7 @@ def run_demo(
 ) -> DemoReport:
     """Start the stand-in, run refresh_tokens and sync_orders (then `hourly_syncs` more hourly syncs in virtual
     time) through the production flows, and report what landed in the warehouse."""
+    from flows.lint_templates import lint_templates
     from flows.refresh_tokens import refresh_tokens
     from flows.sync_orders import sync_orders
     from sellerreach.settings import load_settings
@@ -213,6 +214,8 @@ def run_demo(
             f"SP-API stand-in on {running.server.url}, one virtual hour every {3600 / time_scale:g} s; config {config}"
         )
         refresh_tokens(config_path=config)
+        templates = lint_templates(config_path=config)
+        say(f"lint_templates: {sum(r['approved'] for r in templates)} of {len(templates)} templates approved")
         read_from: dict[tuple[str, str], datetime] = {}
         for n in range(hourly_syncs + 1):
             if n:

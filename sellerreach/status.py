@@ -19,6 +19,8 @@ COUNTED_TABLES = (
     t.dim_threads,
     t.fct_inbox_alerts,
     t.fct_replies,
+    t.dim_templates,
+    t.fct_lint_findings,
     t.rpt_inbox_daily,
     t.quarantine_records,
     t.audit_log,

@@ -34,6 +34,7 @@ def test_demo_lands_every_order_and_rides_out_injected_faults(tmp_path, monkeypa
     threads = sum(row["threads"] for row in report.inbox)
     assert threads > 0 and sum(row["assigned"] for row in report.inbox) == threads  # the catch-all rule
     assert report.status.row_counts["rpt_inbox_daily"] > 0
+    assert report.status.row_counts["dim_templates"] == 21  # lint_templates approved the shipped templates
     # replies: the agent's non-compliant draft refused, three canned replies sent, the third flagged
     refused, *sent = report.replies
     assert refused["result"].startswith("refused: ") and "external-link" in refused["result"]
