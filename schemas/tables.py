@@ -147,6 +147,29 @@ fct_order_items = sa.Table(
     sa.Column("promotion_ids", sa.Text),
 )
 
+# Buyer features (sellerreach/segments/features.py), columns of dim_buyers named as segment rules use them.
+FEATURE_COLUMNS = (
+    sa.Column("orders_30d", sa.Integer),
+    sa.Column("orders_90d", sa.Integer),
+    sa.Column("orders_365d", sa.Integer),
+    sa.Column("orders_total", sa.Integer),
+    sa.Column("recency_days", sa.Float),
+    sa.Column("aov_cents", sa.Float),  # in `currency`, the one most of the buyer's orders are in
+    sa.Column("lifetime_value_cents", sa.BigInteger),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("top_category", sa.String(64)),
+    sa.Column("top_asin", sa.String(16)),
+    sa.Column("distinct_asins", sa.Integer),
+    sa.Column("returns", sa.Integer),  # replacement orders
+    sa.Column("refunds", sa.Integer),  # inbox threads tagged refund
+    sa.Column("cancellations", sa.Integer),
+    sa.Column("was_solicited", sa.Boolean),
+    sa.Column("was_invited", sa.Boolean),
+    sa.Column("has_negative_feedback", sa.Boolean),
+    sa.Column("has_a_to_z_claim", sa.Boolean),
+    sa.Column("open_complaint_threads", sa.Integer),
+)
+
 dim_buyers = sa.Table(
     "dim_buyers",
     metadata,
@@ -160,6 +183,10 @@ dim_buyers = sa.Table(
     sa.Column("is_business_buyer", sa.Boolean, nullable=False),
     sa.Column("first_order_at", UTCDateTime, nullable=False),
     sa.Column("last_order_at", UTCDateTime, nullable=False),
+    # features and the primary segment, computed nightly by segment_buyers (null until its first run)
+    *FEATURE_COLUMNS,
+    sa.Column("segment", sa.String(64)),  # the first configured segment the buyer belongs to ("" none)
+    sa.Column("features_computed_at", UTCDateTime),
 )
 
 quarantine_records = sa.Table(
@@ -349,4 +376,15 @@ fct_lint_findings = sa.Table(
     sa.Column("severity", sa.String(8), nullable=False),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("found_at", UTCDateTime, nullable=False),
+)
+
+fct_buyer_segments = sa.Table(
+    # segment membership history: a buyer is in every segment whose rule matches; valid_to null = still in it
+    "fct_buyer_segments",
+    metadata,
+    sa.Column("buyer_id", sa.String(64), primary_key=True),
+    sa.Column("segment", sa.String(64), primary_key=True),
+    sa.Column("valid_from", UTCDateTime, primary_key=True),
+    sa.Column("valid_to", UTCDateTime),
+    sa.Column("is_primary", sa.Boolean, nullable=False),  # the buyer's primary segment when it was entered
 )

@@ -244,6 +244,7 @@ def demo(
     _print_rows("Message syncs (the second reads only what arrived since the first)", report.inbox_runs)
     _print_rows("Inbox per account", report.inbox)
     _print_rows("An agent's replies (through the compliance rules and SES)", report.replies)
+    _print_rows("Buyer segments (segment_buyers: features from the warehouse, rules in demo.toml)", report.segments)
     console.print(
         f"The SES stand-in accepted {report.ses_sent} mails ({report.auto_replies} where-is-my-order auto-replies "
         f"with the tracking number, the rest the agent's) and published {report.ses_events} SES events; "
@@ -329,6 +330,25 @@ def lint(
     )
     if counts["error"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def segment(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compute and show the segments without writing anything.")
+    ] = False,
+) -> None:
+    """Compute every buyer's features and the configured [[segments]]; print each segment's size and how many
+    buyers entered or left it since the last run (the segment_buyers flow, run now).
+
+    Example: `sellerreach segment --dry-run`
+    """
+    from flows.segment_buyers import segment_buyers
+
+    with _clear_errors():
+        rows = segment_buyers(config_path=config, dry_run=dry_run)
+    _print_rows("Segments" + (" (dry run: nothing written)" if dry_run else ""), rows)
 
 
 @app.command("lint-templates")

@@ -181,6 +181,7 @@ class DemoReport:
     inbox_runs: list[dict]
     inbox: list[dict]
     replies: list[dict]
+    segments: list[dict]
     auto_replies: int
     ses_sent: int
     ses_events: int
@@ -193,6 +194,7 @@ def run_demo(
     time) through the production flows, and report what landed in the warehouse."""
     from flows.lint_templates import lint_templates
     from flows.refresh_tokens import refresh_tokens
+    from flows.segment_buyers import segment_buyers
     from flows.sync_orders import sync_orders
     from sellerreach.settings import load_settings
     from sellerreach.status import read_status
@@ -237,6 +239,7 @@ def run_demo(
         inbox_runs = _run_inbox(running, settings, config, say)
         engine = create_warehouse_engine(settings.warehouse_url)
         replies = _agent_replies(settings, engine, running.clock.now(), say)
+        segments = segment_buyers(config_path=config)
         status = read_status(engine)
         cursors = {
             (row["account_id"], row["marketplace_id"]): row["cursor_at"]
@@ -263,6 +266,7 @@ def run_demo(
         inbox_runs=inbox_runs,
         inbox=inbox_summary(engine),
         replies=replies,
+        segments=segments,
         auto_replies=_count_auto_replies(engine),
         ses_sent=len(running.server.ses.sent()),
         ses_events=len(running.server.ses.events()),

@@ -33,6 +33,7 @@ from sellerreach.errors import ConfigError
 from sellerreach.inbox.config import InboxConfig, MailboxConfig, parse_inbox_config
 from sellerreach.marketplaces import LWA_ENDPOINT, MARKETPLACES, REGION_ENDPOINTS
 from sellerreach.secrets import NAME_PATTERN, NAME_PATTERNS, SecretRef, known_schemes
+from sellerreach.segments.config import Segment, parse_segments
 
 __all__ = [
     "AccountConfig",
@@ -62,7 +63,7 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
 }
 _ACCOUNT_REQUIRED = ("id", "region", "marketplaces", "client_id", "client_secret", "refresh_token")
 _ACCOUNT_KEYS = _ACCOUNT_REQUIRED + ("endpoint", "lwa_endpoint")
-_TOP_LEVEL = tuple(_SECTION_KEYS) + ("accounts", "inbox", "mailboxes")
+_TOP_LEVEL = tuple(_SECTION_KEYS) + ("accounts", "inbox", "mailboxes", "segments")
 _REGIONS = tuple(REGION_ENDPOINTS)
 _SECRET_KEYS = ("client_id", "client_secret", "refresh_token")
 _SECRET_EXAMPLES = {
@@ -140,6 +141,7 @@ class Settings:
     mailboxes: tuple[MailboxConfig, ...] = ()
     inbox: InboxConfig = field(default_factory=InboxConfig)
     ses: SesConfig = field(default_factory=SesConfig)
+    segments: tuple[Segment, ...] = ()  # in priority order
 
     def mailbox(self, mailbox_id: str) -> MailboxConfig:
         """The mailbox with this id; ConfigError naming the known ids otherwise."""
@@ -291,6 +293,7 @@ def _parse_settings(text: str, source: str, environ: Mapping[str, str]) -> Setti
         problems, raw.get("inbox"), raw.get("mailboxes"), [a.account_id for a in accounts], parse_secret
     )
     ses = _parse_ses(problems, sections["ses"], parse_secret)
+    segments = parse_segments(problems, raw.get("segments"))
     problems.raise_if_any()
     return Settings(
         source=source,
@@ -301,6 +304,7 @@ def _parse_settings(text: str, source: str, environ: Mapping[str, str]) -> Setti
         mailboxes=mailboxes,
         inbox=inbox,
         ses=ses,
+        segments=segments,
     )
 
 

@@ -21,6 +21,7 @@ COUNTED_TABLES = (
     t.fct_replies,
     t.dim_templates,
     t.fct_lint_findings,
+    t.fct_buyer_segments,
     t.rpt_inbox_daily,
     t.quarantine_records,
     t.audit_log,

@@ -35,6 +35,12 @@ def test_demo_lands_every_order_and_rides_out_injected_faults(tmp_path, monkeypa
     assert threads > 0 and sum(row["assigned"] for row in report.inbox) == threads  # the catch-all rule
     assert report.status.row_counts["rpt_inbox_daily"] > 0
     assert report.status.row_counts["dim_templates"] == 21  # lint_templates approved the shipped templates
+    # segments: every buyer counted once by primary segment, and a first run enters everyone it selects
+    by_segment = {row["segment"]: row for row in report.segments}
+    assert set(by_segment) == {"at_risk", "business", "repeat", "high_value", "new", "(none)"}
+    assert sum(row["primary"] for row in report.segments) == report.status.row_counts["dim_buyers"]
+    assert all(row["entered"] == row["members"] and row["left"] == 0 for row in report.segments[:-1])
+    assert report.status.row_counts["fct_buyer_segments"] == sum(row["members"] for row in report.segments[:-1])
     # replies: the agent's non-compliant draft refused, three canned replies sent, the third flagged
     refused, *sent = report.replies
     assert refused["result"].startswith("refused: ") and "external-link" in refused["result"]

@@ -24,6 +24,7 @@ def test_every_deployment_points_at_a_flow_with_a_schedule():
         "sync-orders": "sync_orders",
         "sync-messages": "sync_messages",
         "lint-templates": "lint_templates",
+        "segment-buyers": "segment_buyers",
     }
 
 
@@ -34,7 +35,7 @@ def test_serve_builds_one_runner_per_deployment_with_its_schedule():
     serve = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(serve)
     runners = {r.name: r for r in serve.served_deployments()}
-    assert set(runners) == {"refresh-tokens", "sync-orders", "sync-messages", "lint-templates"}
+    assert set(runners) == {"refresh-tokens", "sync-orders", "sync-messages", "lint-templates", "segment-buyers"}
     assert runners["lint-templates"].schedules[0].schedule.cron == "30 2 * * *"  # nightly
     assert runners["refresh-tokens"].schedules[0].schedule.interval.total_seconds() == 1800
     assert runners["sync-orders"].schedules[0].schedule.cron == "7 * * * *"
