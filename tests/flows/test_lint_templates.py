@@ -13,21 +13,17 @@ from sellerreach.errors import RunFailed
 from sellerreach.rendering import shipped_templates
 from sellerreach.warehouse import create_warehouse_engine
 from tests.flows.test_sync_orders import snapshot
+from tests.support.config import ACME_EU
 
 pytestmark = pytest.mark.flow
 
-CONFIG = """
-[[accounts]]
-id = "acme-eu"
-region = "eu"
-marketplaces = ["A1PA6795UKMFR9"]
-client_id = "env:SELLERREACH_LWA_CLIENT_ID"
-client_secret = "env:SELLERREACH_LWA_CLIENT_SECRET"
-refresh_token = "env:SELLERREACH_ACME_EU_REFRESH_TOKEN"
-
+CONFIG = (
+    ACME_EU
+    + """
 [inbox]
 reply_templates = "{folder}"
 """
+)
 
 
 @pytest.fixture

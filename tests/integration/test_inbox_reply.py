@@ -34,21 +34,16 @@ from sellerreach.inbox.templates import ReplyTemplates
 from sellerreach.sandbox.relay_mail import compose_buyer_message, relay_address_for, write_maildir_message
 from sellerreach.settings import load_settings
 from sellerreach.warehouse import create_warehouse_engine, ensure_schema, load_orders
+from tests.support.config import ACME_NA
 from tests.support.payloads import order_payload
 from tests.support.ses import ses_stand_in
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 MARKETPLACE = "ATVPDKIKX0DER"  # the model's example order is an amazon.com order
 TEMPLATES = ReplyTemplates.from_config(None)
-CONFIG = """
-[[accounts]]
-id = "acme-na"
-region = "na"
-marketplaces = ["ATVPDKIKX0DER"]
-client_id = "env:SELLERREACH_LWA_CLIENT_ID"
-client_secret = "env:SELLERREACH_LWA_CLIENT_SECRET"
-refresh_token = "env:SELLERREACH_ACME_NA_REFRESH_TOKEN"
-
+CONFIG = (
+    ACME_NA
+    + """
 [warehouse]
 url = "{warehouse_url}"
 
@@ -74,6 +69,7 @@ auto_replies = true
 id = "emma"
 name = "Emma Johnson"
 """
+)
 
 
 class Inbox:

@@ -17,18 +17,13 @@ from sellerreach.segments.membership import segment_buyers
 from sellerreach.settings import load_settings
 from sellerreach.warehouse import create_warehouse_engine, ensure_schema, load_orders
 from tests.flows.test_sync_orders import snapshot
+from tests.support.config import ACME_NA
 from tests.support.payloads import order_payload
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
-SEGMENTS = """
-[[accounts]]
-id = "acme-na"
-region = "na"
-marketplaces = ["ATVPDKIKX0DER"]
-client_id = "env:SELLERREACH_LWA_CLIENT_ID"
-client_secret = "env:SELLERREACH_LWA_CLIENT_SECRET"
-refresh_token = "env:SELLERREACH_ACME_NA_REFRESH_TOKEN"
-
+SEGMENTS = (
+    ACME_NA
+    + """
 [[segments]]
 name = "at_risk"
 rule = "open_complaint_threads > 0"
@@ -41,6 +36,7 @@ rule = "orders_365d >= 2"
 name = "recent"
 rule = "recency_days <= 30"
 """
+)
 ALICE, BOB, CARA = (f"{name}@marketplace.amazon.com" for name in ("alice7k2", "bob9x1", "cara3m8"))
 
 

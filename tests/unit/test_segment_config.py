@@ -9,21 +9,12 @@ import pytest
 
 from sellerreach.errors import ConfigError
 from sellerreach.settings import load_settings
-
-ACCOUNT = """
-[[accounts]]
-id = "acme-eu"
-region = "eu"
-marketplaces = ["A1PA6795UKMFR9"]
-client_id = "env:SELLERREACH_LWA_CLIENT_ID"
-client_secret = "env:SELLERREACH_LWA_CLIENT_SECRET"
-refresh_token = "env:SELLERREACH_ACME_EU_REFRESH_TOKEN"
-"""
+from tests.support.config import ACME_EU
 
 
 def _load(tmp_path: Path, text: str):
     path = tmp_path / "sellerreach.toml"
-    path.write_text(ACCOUNT + text, encoding="utf-8")
+    path.write_text(ACME_EU + text, encoding="utf-8")
     return load_settings(path, env={})
 
 
