@@ -273,8 +273,23 @@ def _check_language(rule: Rule, message: _Message) -> list[Finding]:
     return findings
 
 
+def _check_repeat(rule: Rule, message: _Message) -> list[Finding]:
+    """One finding at the second sentence that matches: the same request made twice in one message."""
+    findings = []
+    for part in rule.parts:
+        text = message.normalised[part]
+        ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+        sentences: dict[int, Span] = {}
+        for span in _matches(rule, message, part):
+            sentences.setdefault(_sentence_of(ends, span[0]), span)
+        if len(sentences) > 1:
+            findings.append(_finding(rule, message, part, sentences[sorted(sentences)[1]]))
+    return findings
+
+
 _CHECKS: dict[str, Callable[[Rule, _Message], list[Finding]]] = {
     "pattern": _check_pattern,
+    "repeat": _check_repeat,
     "phone": _check_phone,
     "link": _check_link,
     "required": _check_required,

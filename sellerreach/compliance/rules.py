@@ -46,6 +46,7 @@ KINDS: dict[str, KindSpec] = {
     "required": KindSpec(("patterns",), (), ("body",), ()),
     "order-id": KindSpec(("patterns",), (), PARTS, ("order_id",)),
     "language": KindSpec((), (), ("body",), ("language", "locale")),
+    "repeat": KindSpec(("patterns",), ("ignore",), ("body",), ("match",)),
 }
 _COMMON_REQUIRED = ("id", "kind", "severity", "channels", "message", "fix")
 _RULE_KEYS = (*_COMMON_REQUIRED, "parts", *PATTERN_FIELDS, "allow_domains")

@@ -668,3 +668,40 @@ def test_a_yamato_slip_number_after_its_label_is_no_phone_number():
     body = "ご注文 302-4471553-8820631 の商品を発送しました。お問い合わせ伝票番号は 3839-0812-2207 です。"
     findings = lint_message(body=body, channel="relay_email", locale="ja", order_id="302-4471553-8820631")
     assert [f.rule_id for f in findings] == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "body", "repeated"),
+    [
+        (
+            "en",
+            "Order 302-4471553-8820631: could you leave a review? It helps other buyers. "
+            "P.S. Don't forget to review the bottle!",
+            True,
+        ),
+        ("en", "Order 302-4471553-8820631: could you leave a review? Thank you for your feedback so far.", False),
+        (
+            "de",
+            "Bestellung 302-4471553-8820631: Würden Sie eine Bewertung abgeben? Bitte bewerten Sie uns auch.",
+            True,
+        ),
+        ("de", "Bestellung 302-4471553-8820631: Würden Sie eine Bewertung abgeben? Vielen Dank!", False),
+        (
+            "ja",
+            "注文番号 302-4471553-8820631 のレビューをお願いいたします。"
+            "お時間があればレビューを書いていただけますと幸いです。",
+            True,
+        ),
+        (
+            "ja",
+            "注文番号 302-4471553-8820631 のレビューをお願いいたします。"
+            "レビューを書く前にご質問があればご連絡ください。",
+            False,
+        ),
+        ("zh", "订单 302-4471553-8820631：方便的话请留下评价。再次提醒，给个评价吧。", True),
+        ("zh", "订单 302-4471553-8820631：方便的话请留下评价。谢谢！", False),
+    ],
+)
+def test_a_review_request_made_twice_in_one_message(locale, body, repeated):
+    findings = lint_message(body=body, channel="relay_email", locale=locale, order_id="302-4471553-8820631")
+    assert ("repeated-review-request" in {f.rule_id for f in findings}) is repeated
