@@ -192,7 +192,7 @@ def test_auto_replies_go_out_once_through_ses_whatever_runs_twice(
         ),
         delivered_at=now - timedelta(hours=1),
     )
-    monkeypatch.setenv("TEST_SES_KEY_ID", "AKIATESTSTANDIN00002")
+    monkeypatch.setenv("TEST_SES_KEY_ID", "stand-in-key-id-2")
     monkeypatch.setenv("TEST_SES_SECRET", "stand-in-secret-not-real")
     with ses_stand_in(verified=["acme.example"]) as ses:
         config.write_text(

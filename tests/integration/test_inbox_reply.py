@@ -76,7 +76,7 @@ class Inbox:
     """A synced Maildir of buyer mail about orders in the warehouse, and the SES stand-in."""
 
     def __init__(self, tmp_path: Path, warehouse_url: str, ses, monkeypatch) -> None:
-        monkeypatch.setenv("TEST_SES_ACCESS_KEY_ID", "AKIATESTSTANDIN00001")
+        monkeypatch.setenv("TEST_SES_ACCESS_KEY_ID", "stand-in-key-id-1")
         monkeypatch.setenv("TEST_SES_SECRET_ACCESS_KEY", "stand-in-secret-key-not-real")
         self.maildir = tmp_path / "mail"
         self.ses = ses

