@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -58,6 +58,7 @@ class TemplateVerdict:
     warnings: int
     approved: bool  # the current content is the approved version
     changed: bool  # this lint recorded something new (a new version, or a new verdict)
+    findings: tuple[TemplateFinding, ...] = field(default=(), repr=False)
 
     def as_row(self) -> dict[str, object]:
         return {
@@ -116,7 +117,7 @@ def record_lint(
     approved_sha = stored["approved_sha256"] if stored else None
     if stored is not None and stored["content_sha256"] == sha and stored["status"] == status:
         return TemplateVerdict(
-            key, sha, status, counts["error"], counts["warning"], approved_sha == sha, False
+            key, sha, status, counts["error"], counts["warning"], approved_sha == sha, False, tuple(findings)
         )
     match = TEMPLATE_FILE.match(path.name)
     values = {
@@ -146,7 +147,9 @@ def record_lint(
         conn.execute(sa.insert(t.dim_templates).values(template_key=key, **values))
     else:
         conn.execute(sa.update(t.dim_templates).where(t.dim_templates.c.template_key == key).values(**values))
-    return TemplateVerdict(key, sha, status, counts["error"], counts["warning"], approved_sha == sha, True)
+    return TemplateVerdict(
+        key, sha, status, counts["error"], counts["warning"], approved_sha == sha, True, tuple(findings)
+    )
 
 
 def approved_template(
@@ -165,7 +168,7 @@ def approved_template(
     with engine.begin() as conn:
         verdict = record_lint(conn, key, path, now, actor=actor, rules=rules)
     if not verdict.approved:
-        raise TemplateBlocked(key, lint_template(path, channel=channel_of(path), rules=rules))
+        raise TemplateBlocked(key, verdict.findings)
     return verdict.content_sha256
 
 
