@@ -260,9 +260,9 @@ def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> 
         delivered_at = (known and known.delivered_at) or rows.order["delivered_at"]
         return {**rows.order, "delivered_at": delivered_at, "loaded_at": now}
 
-    for chunk in _id_chunks(conn, replaced):
+    for chunk in id_chunks(conn, replaced):
         for table in (t.fct_order_items, t.fct_orders, t.raw_spapi_orders):
-            conn.execute(sa.delete(table).where(_is_one_of(conn, table.c.amazon_order_id, chunk)))
+            conn.execute(sa.delete(table).where(is_one_of(conn, table.c.amazon_order_id, chunk)))
     insert_rows(conn, t.raw_spapi_orders, [raw_row(r) for r in fresh])
     insert_rows(conn, t.fct_orders, [order_row(r) for r in fresh])
     insert_rows(conn, t.fct_order_items, [item for r in fresh for item in r.items])
@@ -295,13 +295,13 @@ class _StoredVersion:
 def _stored_versions(conn: Connection, order_ids: list[str]) -> dict[str, _StoredVersion]:
     raw, orders = t.raw_spapi_orders.c, t.fct_orders.c
     stored: dict[str, _StoredVersion] = {}
-    for chunk in _id_chunks(conn, order_ids):
+    for chunk in id_chunks(conn, order_ids):
         query = (
             sa.select(raw.amazon_order_id, raw.payload_sha256, raw.last_updated_at, orders.delivered_at)
             .select_from(
                 t.raw_spapi_orders.outerjoin(t.fct_orders, orders.amazon_order_id == raw.amazon_order_id)
             )
-            .where(_is_one_of(conn, raw.amazon_order_id, chunk))
+            .where(is_one_of(conn, raw.amazon_order_id, chunk))
         )
         for order_id, sha, updated, delivered in conn.execute(query):
             stored[order_id] = _StoredVersion(sha, updated, delivered)
@@ -377,14 +377,14 @@ def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield values[i : i + size]
 
 
-def _id_chunks(conn: Connection, ids: Sequence[str]) -> Iterable[Sequence[str]]:
+def id_chunks(conn: Connection, ids: Sequence[str]) -> Iterable[Sequence[str]]:
     """All ids at once on PostgreSQL (one array parameter), chunks under the parameter limit on SQLite."""
     if conn.dialect.name == "postgresql":
         return [ids] if ids else []
     return _chunks(ids, _ID_CHUNK)
 
 
-def _is_one_of(conn: Connection, column: sa.ColumnElement[str], ids: Sequence[str]) -> sa.ColumnElement[bool]:
+def is_one_of(conn: Connection, column: sa.ColumnElement[str], ids: Sequence[str]) -> sa.ColumnElement[bool]:
     """`column = ANY(:ids)` with one array parameter on PostgreSQL (an IN list of thousands of parameters costs
     more to build and plan than the lookup itself), `column IN (...)` on SQLite."""
     if conn.dialect.name == "postgresql":

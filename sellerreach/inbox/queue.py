@@ -26,7 +26,7 @@ from sellerreach.inbox.threads import (
     add_tags,
     refresh_threads,
 )
-from sellerreach.warehouse import write_audit
+from sellerreach.warehouse import id_chunks, is_one_of, write_audit
 
 ACTIVE = (OPEN, ANSWERED)
 
@@ -211,10 +211,10 @@ def export_threads(
     ids = [row["thread_id"] for row in threads]
     m = t.fct_buyer_messages.c
     messages: list[dict[str, Any]] = []
-    for start in range(0, len(ids), 500):
+    for chunk in id_chunks(conn, ids):
         query = (
             sa.select(t.fct_buyer_messages)
-            .where(m.thread_id.in_(ids[start : start + 500]))
+            .where(is_one_of(conn, m.thread_id, chunk))
             .order_by(m.thread_id, m.received_at, m.direction)
         )
         messages.extend(dict(row) for row in conn.execute(query).mappings())

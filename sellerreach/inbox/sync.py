@@ -30,6 +30,8 @@ from sellerreach.secrets import resolve_secret
 from sellerreach.warehouse import (
     QuarantinedRecord,
     SyncKey,
+    id_chunks,
+    is_one_of,
     lock_account,
     quarantine,
     read_sync_state,
@@ -187,12 +189,10 @@ def _stored_message_ids(conn: Connection, account_id: str, message_ids: Iterable
     ids = list(set(message_ids))
     m = t.fct_buyer_messages.c
     found: set[str] = set()
-    for start in range(0, len(ids), 500):
+    for chunk in id_chunks(conn, ids):
         found.update(
             conn.execute(
-                sa.select(m.message_id).where(
-                    m.account_id == account_id, m.message_id.in_(ids[start : start + 500])
-                )
+                sa.select(m.message_id).where(m.account_id == account_id, is_one_of(conn, m.message_id, chunk))
             ).scalars()
         )
     return found

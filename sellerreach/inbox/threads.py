@@ -18,7 +18,7 @@ from schemas import tables as t
 from sellerreach.inbox.config import InboxConfig
 from sellerreach.inbox.relay import normalise_subject
 from sellerreach.inbox.sla import MessageEvent, SlaState, replay_sla
-from sellerreach.warehouse import audit_row, write_audit
+from sellerreach.warehouse import audit_row, id_chunks, is_one_of, write_audit
 
 OPEN, ANSWERED, CLOSED, NO_RESPONSE_NEEDED = "open", "answered", "closed", "no_response_needed"
 STATUSES = (OPEN, ANSWERED, CLOSED, NO_RESPONSE_NEEDED)
@@ -373,10 +373,8 @@ def record_alerts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     a = t.fct_inbox_alerts.c
     ids = list({row["alert_id"] for row in rows})
     known: set[str] = set()
-    for start in range(0, len(ids), 500):
-        known.update(
-            conn.execute(sa.select(a.alert_id).where(a.alert_id.in_(ids[start : start + 500]))).scalars()
-        )
+    for chunk in id_chunks(conn, ids):
+        known.update(conn.execute(sa.select(a.alert_id).where(is_one_of(conn, a.alert_id, chunk))).scalars())
     new = list({row["alert_id"]: row for row in rows if row["alert_id"] not in known}.values())
     if new:
         conn.execute(sa.insert(t.fct_inbox_alerts), new)
@@ -392,9 +390,7 @@ def pending_alerts(conn: Connection) -> list[dict[str, Any]]:
 
 def mark_alerts_emitted(conn: Connection, alert_ids: Sequence[str], now: datetime) -> None:
     a = t.fct_inbox_alerts.c
-    for start in range(0, len(alert_ids), 500):
+    for chunk in id_chunks(conn, alert_ids):
         conn.execute(
-            sa.update(t.fct_inbox_alerts)
-            .where(a.alert_id.in_(alert_ids[start : start + 500]))
-            .values(emitted_at=now)
+            sa.update(t.fct_inbox_alerts).where(is_one_of(conn, a.alert_id, chunk)).values(emitted_at=now)
         )
