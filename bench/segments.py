@@ -21,9 +21,9 @@ Measured:
 
 - ours: `segment_buyers(engine, segments, now)` end to end (read the warehouse, compute_features, evaluate five
   segments like the demo's, write dim_buyers and fct_buyer_segments). Its phases are timed by wrapping, for the
-  run only, the functions membership.py calls (read_frames and each of its queries, compute_features,
-  evaluate_segments, the change detection, the rows made for the drivers, update_rows / insert_rows): the
-  library is not changed.
+  run only, the functions membership.py calls (read_frames, whose queries run side by side, compute_features,
+  evaluate_segments, _update_buyers (stage every buyer's features, UPDATE those that differ),
+  insert_frame, _close_memberships): the library is not changed.
 - baseline 1, the issue's per-buyer loop on PostgreSQL, over a random sample of buyers (`--sample`, default
   10,000, at most a tenth of the buyers): for each, the queries a naive job sends (the buyer, their orders, the
   lines of those orders, their threads, their open memberships; prepared statements), the features in plain
@@ -37,6 +37,8 @@ Measured:
   again, restricted to the sample): the computation only, against our compute_features.
 
 All three must agree on the sample's features and primary segments; the report says where they do not.
+Peak memory is the process's resident peak while ours runs (VmHWM, reset as ours starts: the fill's peak is
+setup, like its seconds).
 
     .venv/bin/python bench/segments.py                                  # 1,000,000 buyers, 3,000,000 orders
     .venv/bin/python bench/segments.py --buyers 20000 --orders 60000    # a try-out, well under a minute
@@ -50,6 +52,7 @@ import argparse
 import functools
 import hashlib
 import math
+import re
 import sys
 import time
 from collections import defaultdict
@@ -65,7 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from load import Timer, fresh_database, peak_memory_mb  # noqa: E402  (bench/load.py, beside this script)
+from load import Timer, fresh_database  # noqa: E402  (bench/load.py, beside this script)
 from psycopg.rows import dict_row  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
@@ -557,31 +560,43 @@ def without_indexes(cursor: Any, tables: list[str], fill_result: Fill) -> Iterat
         raise RuntimeError(f"indexes rebuilt differently:\nbefore {before}\nafter {after}")
 
 
+def peak_memory_mb() -> float:
+    """The process's peak resident memory since the last `reset_peak_memory()` (VmHWM, in MB)."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
+
+
+def reset_peak_memory() -> None:
+    """Start the peak over from the memory in use now (Linux 4.0+), so the fill's peak is not ours."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
 # -- ours: segment_buyers, its phases timed by wrapping what membership.py calls ---------------------------------
 
-WRAPPED = ("read_frames", "_frame", "compute_features", "evaluate_segments", "_changed_buyers", "_records")
-WRITERS = ("update_rows", "insert_rows")
+WRAPPED = ("read_frames", "compute_features", "evaluate_segments", "_update_buyers", "_close_memberships")
+WRITERS = ("insert_frame",)
 
 
 @dataclass
 class Phases:
     """Seconds per phase of one segment_buyers call, in the order they first ran, and the process's peak memory
-    when each phase ended (ru_maxrss only grows: the phase where it jumps is the one that needed it)."""
+    when each phase ended (the peak only grows: the phase where it jumps is the one that needed it)."""
 
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     peak_mb: dict[str, float] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
-    in_read_frames: bool = False
     not_found: list[str] = field(default_factory=list)
 
     def label(self, name: str, args: tuple[Any, ...], result: Any) -> str:
-        if name == "_frame":  # (conn, query): one query, named by its table
-            table = args[1].get_final_froms()[0].name
-            label = f"read_frames: {table}" if self.in_read_frames else f"read stored {table}"
-            self.rows[label] = len(result)
+        if name == "read_frames":  # the frames, read side by side: their rows, not their seconds
+            for frame, rows in result.items():
+                self.rows[f"read_frames: {frame}"] = len(rows)
+        if name == "_update_buyers":  # (conn, current, now): the buyers compared
+            self.rows[name] = len(args[1])
+        if name in WRITERS:  # (conn, table, frame)
+            label = f"{name} {args[1].name}"
+            self.rows[label] = len(args[2])
             return label
-        if name in WRITERS:  # (conn, table, ...)
-            return f"{name} {args[1].name}"
         return name
 
 
@@ -599,12 +614,7 @@ def timed_phases(phases: Phases, keep_features: Callable[[pd.DataFrame], None]) 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
-            phases.in_read_frames |= name == "read_frames"
-            try:
-                result = function(*args, **kwargs)
-            finally:
-                if name == "read_frames":
-                    phases.in_read_frames = False
+            result = function(*args, **kwargs)
             label = phases.label(name, args, result)
             phases.seconds[label] += time.perf_counter() - started
             phases.peak_mb[label] = peak_memory_mb()
@@ -640,6 +650,7 @@ class Ours:
 def run_ours(engine: sa.Engine, segments: Sequence[Segment], sample_ids: list[str]) -> Ours:
     kept: list[pd.DataFrame] = []
     phases = Phases()
+    reset_peak_memory()
     with timed_phases(phases, lambda features: kept.append(features.loc[sample_ids].copy())):
         with Timer() as whole:
             run = segment_buyers(engine, segments, NOW)
@@ -773,8 +784,8 @@ class InMemoryLoop:
 
 def per_buyer_loop_in_memory(engine: sa.Engine, sample_ids: list[str]) -> InMemoryLoop:
     """Baseline 2: features_per_buyer_loop over read_frames' frames restricted to the sample."""
-    with Timer() as reading, engine.connect() as conn:
-        frames = read_frames(conn)
+    with Timer() as reading:
+        frames = read_frames(engine)
     with Timer() as restricting:
         sample = frames["buyers"]["buyer_id"].isin(sample_ids).to_numpy()
         orders = frames["orders"][frames["orders"]["buyer_id"].isin(sample_ids).to_numpy()]
@@ -937,22 +948,13 @@ def report(
         after = f"{peak:>14,.0f}" if peak is not None else ""
         print(f"  {' ' * indent}{label:{44 - indent}} {seconds:>8.2f} {seconds / ours.seconds:>6.0%} {after}")
 
-    inner = [label for label in phases if label.startswith("read_frames: ")]
     counted = 0.0
     for label, seconds in phases.items():
-        if label in inner:
-            continue
-        if label == "read_frames":
-            line("read_frames", seconds)
-            for query in inner:
-                rows = ours.phases.rows.get(query, 0)
-                label = f"{query.removeprefix('read_frames: ')} ({rows:,} rows)"
-                line(label, phases[query], indent=2, peak_key=query)
-            line("conversions (to_datetime, astype)", seconds - sum(phases[q] for q in inner), indent=2)
-        else:
-            rows = ours.phases.rows.get(label)
-            line(label if rows is None else f"{label} ({rows:,} rows)", seconds, peak_key=label)
+        rows = ours.phases.rows.get(label)
+        line(label if rows is None else f"{label} ({rows:,} rows)", seconds, peak_key=label)
         counted += seconds
+    frames = [(label, rows) for label, rows in ours.phases.rows.items() if label.startswith("read_frames: ")]
+    print("  read side by side: " + ", ".join(f"{label[13:]} {rows:,}" for label, rows in frames) + " rows")
     line("the rest (moves merge, counts, commit)", ours.seconds - counted)
     ours.phases.peak_mb["total"] = ours.peak_mb
     line("total", ours.seconds)
@@ -1026,7 +1028,7 @@ def report(
             "",
         ),
         (
-            "peak memory (ru_maxrss) up to the end of ours",
+            "peak memory of the process during ours",
             f"{peak:,.0f} MB",
             f"goal < {GOAL_PEAK_MB:,.0f} MB",
             "PASS" if peak < GOAL_PEAK_MB else "MISS",
@@ -1035,8 +1037,8 @@ def report(
     for label, value, goal, verdict in verdicts:
         print(f"{label:46} {value:>9}   {goal:24} {verdict}")
     print(
-        f"(peak memory: this process, the fill included, the PostgreSQL server not; {peak_memory_mb():,.0f} MB"
-        " at the end, after baseline 2)"
+        "(peak memory: VmHWM of this process, reset when ours starts, so what the fill and baseline 1 left"
+        " allocated still counts and the fill's own peak does not; the PostgreSQL server not counted)"
     )
 
 

@@ -19,11 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from schemas import tables as t
+from sellerreach.frames import insert_frame, read_frames_together, staged_frame
 from sellerreach.segments.config import Segment
-from sellerreach.segments.features import FEATURE_KINDS, compute_features
-from sellerreach.warehouse import insert_rows, update_rows
+from sellerreach.segments.features import compute_features
 
 NO_SEGMENT = ""
+# text columns of few distinct values, read as categoricals: a fraction of the memory at a million buyers
+CATEGORICAL = ("currency", "asin", "category", "preferred_language", "status", "segment")
 # what dim_buyers gets: the computed features (is_business_buyer and preferred_language are its own columns,
 # read from it) and the primary segment
 WRITTEN = [column.name for column in t.FEATURE_COLUMNS] + ["segment"]
@@ -54,12 +56,18 @@ class SegmentRun:
         ]
 
 
-def read_frames(conn: Connection) -> dict[str, pd.DataFrame]:
-    """The warehouse rows features are computed from, as frames (the argument names of compute_features)."""
-    o, i, b, d = t.fct_orders.c, t.fct_order_items.c, t.dim_buyers.c, t.dim_threads.c
-    orders = _frame(
-        conn,
-        sa.select(
+def read_frames(engine: Engine) -> dict[str, pd.DataFrame]:
+    """The warehouse rows features are computed from, as frames (the argument names of compute_features), read
+    as of one moment, with the open memberships under "open_memberships"."""
+    o, i, b, d, m = (
+        t.fct_orders.c,
+        t.fct_order_items.c,
+        t.dim_buyers.c,
+        t.dim_threads.c,
+        t.fct_buyer_segments.c,
+    )
+    queries = {
+        "orders": sa.select(
             o.amazon_order_id,
             o.buyer_id,
             o.purchased_at,
@@ -68,16 +76,13 @@ def read_frames(conn: Connection) -> dict[str, pd.DataFrame]:
             o.is_cancelled,
             o.replaces_order_id,
         ).where(o.buyer_id.is_not(None)),
-    )
-    orders["purchased_at"] = pd.to_datetime(orders["purchased_at"], utc=True)
-    orders["is_cancelled"] = orders["is_cancelled"].astype(bool)
-    orders["order_total_cents"] = orders["order_total_cents"].astype("Float64")
-    threads = _frame(conn, sa.select(d.buyer_id, d.status, d.tags).where(d.buyer_id.is_not(None)))
+        "items": sa.select(i.amazon_order_id, i.asin, i.category, i.quantity),
+        "buyers": sa.select(b.buyer_id, b.is_business_buyer, b.preferred_language),
+        "threads": sa.select(d.buyer_id, d.status, d.tags).where(d.buyer_id.is_not(None)),
+        "open_memberships": sa.select(m.buyer_id, m.segment, m.valid_from).where(m.valid_to.is_(None)),
+    }
     return {
-        "buyers": _frame(conn, sa.select(b.buyer_id, b.is_business_buyer, b.preferred_language)),
-        "orders": orders,
-        "items": _frame(conn, sa.select(i.amazon_order_id, i.asin, i.category, i.quantity)),
-        "threads": threads,
+        **read_frames_together(engine, queries, categorical=CATEGORICAL),
         # Solicitations and invitations are recorded by the dispatch issue (fct_invitations); until then nobody
         # has been contacted, and was_solicited / was_invited are false.
         "contacted": pd.DataFrame({"buyer_id": pd.Series(dtype=object), "channel": pd.Series(dtype=object)}),
@@ -108,98 +113,63 @@ def segment_buyers(
     engine: Engine, segments: Sequence[Segment], now: datetime, *, dry_run: bool = False
 ) -> SegmentRun:
     """Compute features and segments for every buyer and record what changed (nothing with `dry_run`)."""
-    with engine.connect() as conn:
-        frames = read_frames(conn)
-        stored = _frame(
-            conn,
-            sa.select(t.dim_buyers.c.buyer_id, *(t.dim_buyers.c[c] for c in WRITTEN)),
-        )
-        open_rows = _frame(
-            conn,
-            sa.select(
-                t.fct_buyer_segments.c.buyer_id,
-                t.fct_buyer_segments.c.segment,
-                t.fct_buyer_segments.c.valid_from,
-            ).where(t.fct_buyer_segments.c.valid_to.is_(None)),
-        )
+    frames = read_frames(engine)
+    open_rows = frames.pop("open_memberships")
     features = compute_features(**frames, now=now)
+    del frames  # the largest objects of the run: gone before the writes
     members, primary = evaluate_segments(features, segments)
     moves = members.merge(open_rows, on=["buyer_id", "segment"], how="outer", indicator=True)
     entered = moves[moves["_merge"] == "left_only"]
     left = moves[moves["_merge"] == "right_only"]
-    current = features.assign(segment=primary)[WRITTEN]
-    changed = _changed_buyers(current, stored.set_index("buyer_id"))
-    run = SegmentRun(
+    current = features.assign(segment=primary)[WRITTEN].reset_index()
+    with engine.connect() as conn, conn.begin() as transaction:
+        buyers_updated = _update_buyers(conn, current, now, count_only=dry_run)
+        if dry_run:
+            transaction.rollback()
+        else:
+            is_primary = entered["segment"].to_numpy() == primary.reindex(entered["buyer_id"]).to_numpy()
+            insert_frame(
+                conn,
+                t.fct_buyer_segments,
+                entered[["buyer_id", "segment"]].assign(valid_from=now, valid_to=None, is_primary=is_primary),
+            )
+            _close_memberships(conn, left[["buyer_id", "segment", "valid_from"]], now)
+    return SegmentRun(
         buyers=len(features),
         members=members["segment"].value_counts().to_dict(),
         primary=primary.value_counts().to_dict(),
         entered=entered["segment"].value_counts().to_dict(),
         left=left["segment"].value_counts().to_dict(),
-        buyers_updated=len(changed),
+        buyers_updated=buyers_updated,
     )
-    if dry_run:
-        return run
-    with engine.begin() as conn:
-        update_rows(
-            conn,
-            t.dim_buyers,
-            ["buyer_id"],
-            _records(current.loc[changed].assign(features_computed_at=now).reset_index()),
-        )
-        insert_rows(
-            conn,
-            t.fct_buyer_segments,
-            _records(
-                entered[["buyer_id", "segment"]].assign(
-                    valid_from=now,
-                    valid_to=None,
-                    is_primary=(
-                        entered["segment"].to_numpy() == primary.reindex(entered["buyer_id"]).to_numpy()
-                    ),
-                )
-            ),
-        )
-        update_rows(
-            conn,
-            t.fct_buyer_segments,
-            ["buyer_id", "segment", "valid_from"],
-            _records(left[["buyer_id", "segment", "valid_from"]].assign(valid_to=now)),
-        )
-    return run
 
 
 # -- internals --------------------------------------------------------------------------------------------------
 
 
-def _frame(conn: Connection, query: sa.Select) -> pd.DataFrame:
-    result = conn.execute(query)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+def _update_buyers(conn: Connection, current: pd.DataFrame, now: datetime, *, count_only: bool) -> int:
+    """Write the features and primary segment of the buyers whose stored ones differ (the database compares: a
+    NULL on both sides is no difference); returns how many differ. With `count_only`, count them only."""
+    buyers = t.dim_buyers
+    with staged_frame(conn, buyers, current) as stage:
+        match = buyers.c.buyer_id == stage.c.buyer_id
+        differs = sa.or_(*(buyers.c[column].is_distinct_from(stage.c[column]) for column in WRITTEN))
+        if count_only:
+            counted = sa.select(sa.func.count()).select_from(buyers.join(stage, match)).where(differs)
+            return conn.execute(counted).scalar_one()
+        update = (
+            sa.update(buyers)
+            .where(match, differs)
+            .values({**{column: stage.c[column] for column in WRITTEN}, "features_computed_at": now})
+        )
+        return conn.execute(update).rowcount
 
 
-def _changed_buyers(current: pd.DataFrame, stored: pd.DataFrame) -> pd.Index:
-    """The buyers whose features or primary segment differ from what dim_buyers holds (a missing value on both
-    sides is no difference)."""
-    stored = stored.reindex(index=current.index, columns=current.columns)
-    differs = np.zeros(len(current), dtype=bool)
-    for column in current.columns:
-        new, old = current[column], stored[column]
-        both_missing = new.isna().to_numpy() & old.isna().to_numpy()
-        if FEATURE_KINDS.get(column) == "float":
-            same = np.isclose(
-                pd.to_numeric(new, errors="coerce"), pd.to_numeric(old, errors="coerce"), equal_nan=True
-            )
-        else:
-            same = (new.astype(object).to_numpy() == old.astype(object).to_numpy()) | both_missing
-        differs |= ~same
-    return current.index[differs]
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Plain Python values (None for missing) for the database drivers."""
-    if frame.empty:
-        return []
-    plain = frame.astype(object).where(frame.notna(), None)
-    return [
-        {key: value.item() if isinstance(value, np.generic) else value for key, value in row.items()}
-        for row in plain.to_dict("records")
-    ]
+def _close_memberships(conn: Connection, left: pd.DataFrame, now: datetime) -> None:
+    """Set valid_to on the open membership rows of `left` (buyer_id, segment, valid_from)."""
+    if left.empty:
+        return
+    history = t.fct_buyer_segments
+    with staged_frame(conn, history, left) as stage:
+        keys = [history.c[column] == stage.c[column] for column in left.columns]
+        conn.execute(sa.update(history).where(*keys).values(valid_to=now))

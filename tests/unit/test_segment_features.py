@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from sellerreach.segments import parse_rule
 from sellerreach.segments.features import FEATURE_KINDS, compute_features, features_per_buyer_loop
+from sellerreach.segments.membership import CATEGORICAL
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 NAN = float("nan")
@@ -480,3 +481,9 @@ def test_vectorised_features_equal_the_per_buyer_loop(warehouse):
     vectorised = compute_features(*warehouse, NOW).sort_index()
     reference = features_per_buyer_loop(*warehouse, NOW).sort_index()
     pd.testing.assert_frame_equal(vectorised, reference, check_dtype=True)
+    # segment_buyers reads the text columns of few values as categoricals: the same features
+    as_read = [
+        frame.astype({column: "category" for column in CATEGORICAL if column in frame.columns})
+        for frame in warehouse
+    ]
+    pd.testing.assert_frame_equal(compute_features(*as_read, NOW).sort_index(), vectorised, check_dtype=True)
