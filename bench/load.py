@@ -113,9 +113,18 @@ def rows_of(batch: list[OrderRows]) -> int:
 # -- the baseline: one statement per row ---------------------------------------------------------------------
 
 
-def _upsert_sql(table: sa.Table, key: list[str], merge: dict[str, Callable] | None = None) -> str:
-    """INSERT ... ON CONFLICT (key) DO UPDATE for one row of every column, as psycopg SQL text."""
-    columns = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+def _upsert_sql(
+    table: sa.Table,
+    key: list[str],
+    merge: dict[str, Callable] | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> str:
+    """INSERT ... ON CONFLICT (key) DO UPDATE for one row of every column but `skip`, as psycopg SQL text."""
+    columns = [
+        c.name
+        for c in table.columns
+        if not (c.primary_key and c.autoincrement is True) and c.name not in skip
+    ]
     stmt = postgresql.insert(table).values({c: sa.bindparam(c) for c in columns})
     merge = merge or {}
     set_ = {
@@ -144,6 +153,8 @@ class RowByRowLoader:
             t.dim_buyers,
             ["buyer_id"],
             {"first_order_at": sa.func.least, "last_order_at": sa.func.greatest, "is_business_buyer": sa.or_},
+            # the order mapping leaves the segmentation's columns to segment_buyers, as load_orders does
+            skip=frozenset({c.name for c in t.FEATURE_COLUMNS} | {"segment", "features_computed_at"}),
         )
 
     def load(self, conn: Connection, batch: list[OrderRows], now: datetime) -> None:

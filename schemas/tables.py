@@ -124,6 +124,9 @@ fct_orders = sa.Table(
     sa.Column("replaces_order_id", sa.String(32)),  # replacement or exchange of an earlier order
     sa.Column("buyer_id", sa.String(64), index=True),
     sa.Column("loaded_at", UTCDateTime, nullable=False),
+    # raw_spapi_orders.payload_sha256 of the version loaded, so a load compares versions without reading the raw
+    # table; null only where migration 0007 found no raw payload (the order's next load rewrites the row)
+    sa.Column("payload_sha256", sa.String(64)),
 )
 
 fct_order_items = sa.Table(

@@ -130,6 +130,8 @@ def map_order(payload: dict, account_id: str) -> OrderRows:
 
     ship_by = fulfillment.ship_by_window
     deliver_by = fulfillment.deliver_by_window
+    payload_json = canonical_json(payload)
+    sha = _sha256(payload_json)
     order_row = {
         "amazon_order_id": order.order_id,
         "account_id": account_id,
@@ -156,6 +158,7 @@ def map_order(payload: dict, account_id: str) -> OrderRows:
             None,
         ),
         "buyer_id": buyer_id,
+        "payload_sha256": sha,  # the version's hash beside it, so a load compares versions on this row alone
     }
     items = [
         _item_row(item, index, order.order_id, account_id, marketplace_id)
@@ -167,7 +170,7 @@ def map_order(payload: dict, account_id: str) -> OrderRows:
         "marketplace_id": marketplace_id,
         "last_updated_at": last_updated_at,
         "payload": payload,
-        "payload_sha256": _sha256(payload_json := canonical_json(payload)),
+        "payload_sha256": sha,
     }
     _check_fits(raw_row, t.raw_spapi_orders)
     _check_fits(order_row, t.fct_orders)

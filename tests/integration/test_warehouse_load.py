@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from schemas import tables as t
-from sellerreach.amazon.mapping import map_order
+from schemas.migrations import alembic_config, upgrade
+from sellerreach.amazon.mapping import map_order, payload_sha256
 from sellerreach.buyers import buyer_id_for
 from sellerreach.warehouse import (
     QuarantinedRecord,
@@ -169,3 +172,80 @@ def test_a_changed_older_order_does_not_overwrite_the_buyers_latest_details(ware
         buyer = conn.execute(sa.select(t.dim_buyers)).mappings().one()
     assert buyer["buyer_name"] == "John Smith"
     assert buyer["last_order_at"] == datetime(2026, 11, 5, tzinfo=UTC)
+
+
+def _hashes(conn):
+    """order id -> (fct_orders.payload_sha256, raw_spapi_orders.payload_sha256)."""
+    o, r = t.fct_orders.c, t.raw_spapi_orders.c
+    query = sa.select(o.amazon_order_id, o.payload_sha256, r.payload_sha256).join_from(
+        t.fct_orders, t.raw_spapi_orders, r.amazon_order_id == o.amazon_order_id
+    )
+    return {order_id: (ours, raw) for order_id, ours, raw in conn.execute(query)}
+
+
+def test_fct_orders_keeps_the_hash_of_the_payload_loaded(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    first = order_payload(30, status="UNSHIPPED")
+    newer = order_payload(30, status="SHIPPED", updated=datetime(2026, 11, 4, tzinfo=UTC))
+    for payload in (first, newer):
+        with engine.begin() as conn:
+            load_orders(conn, [map_order(payload, "acme-na")], NOW)
+        with engine.connect() as conn:
+            assert _hashes(conn) == {payload["orderId"]: (payload_sha256(payload),) * 2}
+
+
+def test_an_order_without_a_stored_hash_is_reloaded_once(warehouse_url):
+    # a row no load has written since migration 0007 (no raw payload to take the hash from) reads as changed
+    engine = create_warehouse_engine(warehouse_url)
+    batch = [map_order(order_payload(n), "acme-na") for n in (40, 41)]
+    with engine.begin() as conn:
+        load_orders(conn, batch, NOW)
+        conn.execute(
+            sa.update(t.fct_orders)
+            .where(t.fct_orders.c.amazon_order_id == batch[0].amazon_order_id)
+            .values(payload_sha256=None)
+        )
+    with engine.begin() as conn:
+        counts = load_orders(conn, batch, NOW)
+    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
+    with engine.begin() as conn:
+        assert load_orders(conn, batch, NOW).unchanged == 2
+        assert all(ours == raw for ours, raw in _hashes(conn).values())
+
+
+def test_migration_0007_takes_the_hash_of_orders_loaded_before_it(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    batch = [map_order(order_payload(n), "acme-na") for n in range(50, 55)]
+    with engine.begin() as conn:
+        load_orders(conn, batch, NOW)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0006_segments")
+        assert "payload_sha256" not in {c["name"] for c in sa.inspect(conn).get_columns("fct_orders")}
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert _hashes(conn) == {r.amazon_order_id: (r.raw["payload_sha256"],) * 2 for r in batch}
+
+
+@pytest.mark.postgres
+def test_a_new_version_of_an_order_leaves_its_unchanged_buyer_row_alone(pg_url):
+    engine = create_warehouse_engine(pg_url)
+    first = order_payload(60, status="UNSHIPPED")
+    with engine.begin() as conn:
+        load_orders(conn, [map_order(first, "acme-na")], NOW)
+    version = sa.select(sa.column("xmin", sa.String)).select_from(t.dim_buyers)
+    with engine.connect() as conn:
+        before = conn.execute(version).scalar_one()
+    newer = order_payload(60, status="SHIPPED", updated=datetime(2026, 11, 4, tzinfo=UTC))
+    with engine.begin() as conn:
+        assert load_orders(conn, [map_order(newer, "acme-na")], NOW).updated == 1
+        # and the planner setting load_orders changes for its lookups is the session's again afterwards
+        assert conn.exec_driver_sql("SHOW enable_seqscan").scalar_one() == "on"
+    with engine.connect() as conn:
+        assert conn.execute(version).scalar_one() == before
+    renamed = order_payload(60, status="SHIPPED", updated=datetime(2026, 11, 5, tzinfo=UTC))
+    renamed["buyer"]["buyerName"] = "Jane Q. Buyer"
+    with engine.begin() as conn:
+        load_orders(conn, [map_order(renamed, "acme-na")], NOW)
+    with engine.connect() as conn:
+        assert conn.execute(version).scalar_one() != before
+        assert conn.execute(sa.select(t.dim_buyers.c.buyer_name)).scalar_one() == "Jane Q. Buyer"

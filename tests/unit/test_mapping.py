@@ -256,7 +256,7 @@ def test_maps_every_column(payload: dict, order: dict, items: list[dict], buyer:
 
     assert isinstance(rows, OrderRows)
     assert rows.amazon_order_id == order["amazon_order_id"]
-    assert rows.order == order
+    assert rows.order == {**order, "payload_sha256": payload_sha256(payload)}
     common = {
         "amazon_order_id": order["amazon_order_id"],
         "account_id": ACCOUNT,
