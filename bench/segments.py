@@ -83,7 +83,7 @@ from sellerreach.segments.features import (  # noqa: E402
     features_per_buyer_loop,
 )
 from sellerreach.segments.membership import SegmentRun, read_frames, segment_buyers  # noqa: E402
-from sellerreach.warehouse import _postgres_type_name  # noqa: E402  (the type names its own COPY uses)
+from sellerreach.warehouse import postgres_type_name  # noqa: E402
 from tests.support.postgres import throwaway_postgres  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -523,7 +523,7 @@ def fill(engine: sa.Engine, seller: SyntheticSeller, draw_seconds: float) -> Fil
 def copy_rows(cursor: Any, table: sa.Table, columns: dict[str, list[Any]]) -> None:
     names = list(columns)
     with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([_postgres_type_name(table.c[name]) for name in names])
+        copy.set_types([postgres_type_name(table.c[name]) for name in names])
         for row in zip(*columns.values(), strict=True):
             copy.write_row(row)
 

@@ -6,7 +6,9 @@ at once (segment_buyers): never a Python object per row where the database can s
   read by one Python call each (1.8 us a row), and SQLAlchemy rows cost a Python object per row and a call per
   timestamp; at 200,000 buyers the segment job's reads took 5.4 s this way against 33 s through `fetchall`
   (bench/README.md). One array per column must stay under PostgreSQL's 1 GB limit on a value: about 40
-  million ids. SQLite, the embedded warehouse, is read through SQLAlchemy.
+  million ids. SQLite, the embedded warehouse, is read through SQLAlchemy. Text columns of few values can come
+  back as categoricals.
+- `read_frames_together(engine, queries)`: several queries as of one moment, side by side on PostgreSQL.
 - `insert_frame(conn, table, frame)` and `staged_frame(conn, table, frame)`: binary COPY on PostgreSQL of
   tuples built column by column, one executemany on SQLite; the staged copy is a temporary table to UPDATE
   ... FROM or join against, dropped afterwards.
@@ -31,7 +33,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from sellerreach.warehouse import _postgres_type_name
+from sellerreach.warehouse import postgres_type_name
 
 READERS = 2  # queries read at once: one core parses while the server prepares the next one on the other
 
@@ -159,6 +161,6 @@ def _copy_frame(conn: Connection, target: str, table: sa.Table, frame: pd.DataFr
     column_list = ", ".join(f'"{name}"' for name in names)
     with conn.connection.dbapi_connection.cursor() as cursor:
         with cursor.copy(f'COPY "{target}" ({column_list}) FROM STDIN (FORMAT BINARY)') as copy:
-            copy.set_types([_postgres_type_name(table.c[name]) for name in names])
+            copy.set_types([postgres_type_name(table.c[name]) for name in names])
             for row in zip(*_python_columns(frame), strict=True):
                 copy.write_row(row)
