@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from schemas.migrations import upgrade
+from sellerreach.warehouse import create_warehouse_engine
 from tests.support.dovecot import DovecotServer, dovecot_binaries, throwaway_dovecot
 from tests.support.postgres import postgres_bin_dir, throwaway_postgres, with_database
 
@@ -126,3 +127,11 @@ def warehouse_url(request: pytest.FixtureRequest) -> str:
     """URL of a fresh migrated warehouse; tests taking it run on SQLite and on PostgreSQL."""
     # looked up lazily so that `-k sqlite` never starts PostgreSQL
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def engine(warehouse_url: str) -> Iterator[sa.Engine]:
+    """An engine on the fresh migrated warehouse of `warehouse_url`, disposed after the test."""
+    engine = create_warehouse_engine(warehouse_url)
+    yield engine
+    engine.dispose()

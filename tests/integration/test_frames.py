@@ -29,12 +29,6 @@ NAMES = [
 ]
 
 
-@pytest.fixture
-def engine(warehouse_url: str):
-    engine = create_warehouse_engine(warehouse_url)
-    yield engine
-    engine.dispose()
-
 
 def _buyers() -> pd.DataFrame:
     n = len(NAMES) + 1

@@ -5,7 +5,6 @@ a real Dovecot (including the 10,000-message folder)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -100,12 +99,6 @@ def seller_reply(relay: str, order: str, in_reply_to: str, at: datetime) -> byte
         in_reply_to=in_reply_to,
     )
 
-
-@pytest.fixture
-def engine(warehouse_url: str) -> Iterator[sa.Engine]:
-    engine = create_warehouse_engine(warehouse_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sellerreach.amazon.mapping import map_order
 from sellerreach.buyers import buyer_id_for
 from sellerreach.segments.membership import segment_buyers
 from sellerreach.settings import load_settings
-from sellerreach.warehouse import create_warehouse_engine, ensure_schema, load_orders
+from sellerreach.warehouse import load_orders
 from tests.flows.test_sync_orders import snapshot
 from tests.support.config import ACME_NA
 from tests.support.payloads import order_payload
@@ -39,13 +39,6 @@ rule = "recency_days <= 30"
 )
 ALICE, BOB, CARA = (f"{name}@marketplace.amazon.com" for name in ("alice7k2", "bob9x1", "cara3m8"))
 
-
-@pytest.fixture
-def engine(warehouse_url: str):
-    engine = create_warehouse_engine(warehouse_url)
-    ensure_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from schemas import tables as t
 from sellerreach.compliance.gate import TemplateBlocked, approved_template, lint_folder, template_key
-from sellerreach.warehouse import create_warehouse_engine, ensure_schema
 from tests.flows.test_sync_orders import snapshot
 
 NOW = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
@@ -31,13 +30,6 @@ thank you for order {{ order_id }}! Leave us a 5-star review and we will send yo
 {{ agent_name }}
 """
 
-
-@pytest.fixture
-def engine(warehouse_url: str):
-    engine = create_warehouse_engine(warehouse_url)
-    ensure_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
