@@ -33,7 +33,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from sellerreach.warehouse import postgres_type_name
+from sellerreach.warehouse import copy_values
 
 READERS = 2  # queries read at once: one core parses while the server prepares the next one on the other
 
@@ -87,7 +87,7 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None
     if frame.empty:
         return
     if conn.dialect.name == "postgresql":
-        _copy_frame(conn, table.name, table, frame)
+        copy_values(conn, table.name, table, list(frame.columns), zip(*_python_columns(frame), strict=True))
     else:
         conn.execute(sa.insert(table), _records(frame))
 
@@ -154,13 +154,3 @@ def _python_columns(frame: pd.DataFrame) -> list[list[Any]]:
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     names = list(frame.columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*_python_columns(frame), strict=True)]
-
-
-def _copy_frame(conn: Connection, target: str, table: sa.Table, frame: pd.DataFrame) -> None:
-    names = list(frame.columns)
-    column_list = ", ".join(f'"{name}"' for name in names)
-    with conn.connection.dbapi_connection.cursor() as cursor:
-        with cursor.copy(f'COPY "{target}" ({column_list}) FROM STDIN (FORMAT BINARY)') as copy:
-            copy.set_types([postgres_type_name(table.c[name]) for name in names])
-            for row in zip(*_python_columns(frame), strict=True):
-                copy.write_row(row)

@@ -520,36 +520,38 @@ def _copy_rows(
     *,
     create_like: bool = False,
 ) -> None:
-    """COPY rows into `target` (a table, or a new temporary staging table with `columns` of `table`).
+    """COPY rows into `target` (a table, or a new temporary staging table with `columns` of `table`)."""
+    if create_like:  # only the columns given, with their types and no constraints (a staging table)
+        column_list = ", ".join(f'"{c}"' for c in columns)
+        conn.exec_driver_sql(
+            f'CREATE TEMPORARY TABLE "{target}" AS SELECT {column_list} FROM "{table.name}" WITH NO DATA'
+        )
+    # a row's values in column order by one C call
+    pick = operator.itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    copy_values(conn, target, table, columns, map(pick, rows))
+
+
+def copy_values(
+    conn: Connection, target: str, table: sa.Table, columns: Sequence[str], values: Iterable[Sequence[Any]]
+) -> None:
+    """COPY `values` (one sequence a row, in the order of `columns`) into the table named `target` on PostgreSQL.
 
     Binary COPY with the column types of `table`: the server parses nothing, which makes the typed tables load
-    about four times faster than text COPY (bench/README.md). Values are what the mapping made (aware datetimes,
-    ints, bools, strings); JSON columns take `JsonText` as it is and serialise anything else."""
-    dbapi = conn.connection.dbapi_connection
+    about four times faster than text COPY (bench/README.md). Values are plain Python values (aware datetimes,
+    ints, bools, strings, None); JSON columns take `JsonText` as it is and serialise anything else."""
     types = [postgres_type_name(table.c[c]) for c in columns]
-    wrappers = {
-        c: (Jsonb if name == "jsonb" else Json)
-        for c, name in zip(columns, types, strict=True)
-        if name in _JSON
-    }
-    # a row's values in column order by one C call; only JSON values need a look each
-    pick = operator.itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-    json_at = [(i, wrappers[c]) for i, c in enumerate(columns) if c in wrappers]
-    with dbapi.cursor() as cursor:
-        column_list = ", ".join(f'"{c}"' for c in columns)
-        if create_like:  # only the columns given, with their types and no constraints (a staging table)
-            cursor.execute(
-                f'CREATE TEMPORARY TABLE "{target}" AS SELECT {column_list} FROM "{table.name}" WITH NO DATA'
-            )
+    # only JSON values need a look each
+    json_at = [(i, Jsonb if name == "jsonb" else Json) for i, name in enumerate(types) if name in _JSON]
+    column_list = ", ".join(f'"{c}"' for c in columns)
+    with conn.connection.dbapi_connection.cursor() as cursor:
         with cursor.copy(f'COPY "{target}" ({column_list}) FROM STDIN (FORMAT BINARY)') as copy:
             copy.set_types(types)
-            for row in rows:
-                values = pick(row)
+            for row in values:
                 if json_at:
-                    values = list(values)
+                    row = list(row)
                     for i, wrapper in json_at:
-                        values[i] = _json_value(values[i], wrapper)
-                copy.write_row(values)
+                        row[i] = _json_value(row[i], wrapper)
+                copy.write_row(row)
 
 
 _JSON = ("json", "jsonb")
