@@ -127,6 +127,9 @@ fct_orders = sa.Table(
     # raw_spapi_orders.payload_sha256 of the version loaded, so a load compares versions without reading the raw
     # table; null only where migration 0007 found no raw payload (the order's next load rewrites the row)
     sa.Column("payload_sha256", sa.String(64)),
+    # hash of the order's fct_order_items rows as mapped: a new version whose items hash the same leaves the
+    # stored item rows alone; null for rows loaded before migration 0008 (their next new version rewrites them)
+    sa.Column("items_sha256", sa.String(64)),
 )
 
 fct_order_items = sa.Table(

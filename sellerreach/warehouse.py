@@ -235,9 +235,10 @@ def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> 
     """Upsert orders, their items and buyers. An order whose payload is unchanged, or older than the stored
     version, is left as it is, so re-reading an overlap rewrites nothing.
 
-    A changed order's rows are replaced whole (delete, then insert with everything new, in this transaction):
-    on PostgreSQL all of them go in by one COPY per table, with no staging table and no second parse of the
-    payload; `delivered_at` keeps the stored value, the first time the order was seen delivered."""
+    A changed order's rows are replaced (delete, then insert with everything new, in this transaction), its item
+    rows only when they differ from the stored ones (`items_sha256`). On PostgreSQL the new rows go in by one
+    COPY per table, with no staging table and no second parse of the payload; `delivered_at` keeps the stored
+    value, the first time the order was seen delivered."""
     latest: dict[str, OrderRows] = {}
     for rows in batch:  # the same order twice in one batch: keep the newest version
         seen = latest.get(rows.amazon_order_id)
@@ -254,8 +255,20 @@ def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> 
             if known is None or (changed and rows.order["last_updated_at"] >= known.last_updated_at):
                 fresh.append(rows)
         replaced = [r.amazon_order_id for r in fresh if r.amazon_order_id in stored]
-        for chunk in id_chunks(conn, replaced):
-            for table in (t.fct_order_items, t.fct_orders, t.raw_spapi_orders):
+        # most new versions (a status move, a delivery) leave the items as they were: those stay in place
+        new_items = [
+            r
+            for r in fresh
+            if r.amazon_order_id not in stored
+            or stored[r.amazon_order_id].items_sha256 != r.order["items_sha256"]
+        ]
+        replaced_items = [r.amazon_order_id for r in new_items if r.amazon_order_id in stored]
+        for table, ids in (
+            (t.fct_order_items, replaced_items),
+            (t.fct_orders, replaced),
+            (t.raw_spapi_orders, replaced),
+        ):
+            for chunk in id_chunks(conn, ids):
                 conn.execute(sa.delete(table).where(is_one_of(conn, table.c.amazon_order_id, chunk)))
     counts = LoadCounts(len(fresh) - len(replaced), len(replaced), len(batch) - len(fresh))
     if not fresh:
@@ -275,7 +288,7 @@ def load_orders(conn: Connection, batch: Sequence[OrderRows], now: datetime) -> 
 
     insert_rows(conn, t.raw_spapi_orders, [raw_row(r) for r in fresh])
     insert_rows(conn, t.fct_orders, [order_row(r) for r in fresh])
-    insert_rows(conn, t.fct_order_items, [item for r in fresh for item in r.items])
+    insert_rows(conn, t.fct_order_items, [item for r in new_items for item in r.items])
     buyers = _merge_buyers(r.buyer for r in fresh if r.buyer)
     if buyers:
         _upsert(
@@ -313,6 +326,7 @@ def _index_scans(conn: Connection) -> Iterator[None]:
 
 class _StoredVersion(NamedTuple):
     payload_sha256: str | None
+    items_sha256: str | None
     last_updated_at: datetime
     delivered_at: datetime | None
 
@@ -324,10 +338,14 @@ def _stored_versions(conn: Connection, order_ids: list[str]) -> dict[str, _Store
     stored: dict[str, _StoredVersion] = {}
     for chunk in id_chunks(conn, order_ids):
         query = sa.select(
-            orders.amazon_order_id, orders.payload_sha256, orders.last_updated_at, orders.delivered_at
+            orders.amazon_order_id,
+            orders.payload_sha256,
+            orders.items_sha256,
+            orders.last_updated_at,
+            orders.delivered_at,
         ).where(is_one_of(conn, orders.amazon_order_id, chunk))
-        for order_id, sha, updated, delivered in conn.execute(query).all():
-            stored[order_id] = _StoredVersion(sha, updated, delivered)
+        for order_id, *version in conn.execute(query).all():
+            stored[order_id] = _StoredVersion(*version)
     return stored
 
 

@@ -164,6 +164,8 @@ def map_order(payload: dict, account_id: str) -> OrderRows:
         _item_row(item, index, order.order_id, account_id, marketplace_id)
         for index, item in enumerate(order.order_items)
     ]
+    # a new version of an order whose item rows hash the same keeps the stored ones (most status moves)
+    order_row["items_sha256"] = _sha256(json.dumps(items, separators=(",", ":"), ensure_ascii=False))
     raw_row = {
         "amazon_order_id": order.order_id,
         "account_id": account_id,

@@ -67,7 +67,7 @@ def test_upgrade_twice_is_a_no_op(warehouse_url: str) -> None:
 def test_upgrade_leaves_the_warehouse_at_head(warehouse_url: str) -> None:
     engine = sa.create_engine(warehouse_url, poolclass=NullPool)
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0007_order_payload_hash"
+    assert current_revision(engine) == head_revision() == "0008_order_items_hash"
 
 
 def test_upgrade_of_an_empty_database(tmp_path) -> None:

@@ -71,6 +71,73 @@ def test_newer_version_updates_order_and_replaces_items(warehouse_url):
     assert [i["order_item_id"] for i in items] == [newer["orderItems"][0]["orderItemId"]]
 
 
+def _mark_items(conn, order_id: str) -> None:
+    # a value no load writes (the mapping leaves category empty): still there means the row was not rewritten
+    items = t.fct_order_items
+    conn.execute(sa.update(items).where(items.c.amazon_order_id == order_id).values(category="marked"))
+
+
+def _items_of(conn, order_id: str) -> dict[str, tuple]:
+    items = t.fct_order_items.c
+    query = sa.select(items.order_item_id, items.quantity_shipped, items.category).where(
+        items.amazon_order_id == order_id
+    )
+    return {item_id: (shipped, category) for item_id, shipped, category in conn.execute(query)}
+
+
+def test_a_new_version_rewrites_the_items_only_when_they_changed(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    first = order_payload(5, status="UNSHIPPED")
+    for item in first["orderItems"]:
+        item["fulfillment"]["quantityFulfilled"] = 0
+    order_id = first["orderId"]
+    with engine.begin() as conn:
+        load_orders(conn, [map_order(first, "acme-na")], NOW)
+        _mark_items(conn, order_id)
+
+    # a status move that leaves the items as they were: the order is rewritten, its item rows are not
+    packed = order_payload(5, status="PENDING_PICKUP", updated=datetime(2026, 11, 2, tzinfo=UTC))
+    for item in packed["orderItems"]:
+        item["fulfillment"]["quantityFulfilled"] = 0
+    with engine.begin() as conn:
+        assert load_orders(conn, [map_order(packed, "acme-na")], NOW).updated == 1
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(t.fct_orders.c.order_status)).scalar_one() == "PENDING_PICKUP"
+        assert set(_items_of(conn, order_id).values()) == {(0, "marked")}
+
+    # shipping changes every item's quantity shipped: the item rows are replaced
+    shipped = order_payload(5, status="SHIPPED", updated=datetime(2026, 11, 3, tzinfo=UTC))
+    with engine.begin() as conn:
+        assert load_orders(conn, [map_order(shipped, "acme-na")], NOW).updated == 1
+    with engine.connect() as conn:
+        shipped_items = {i["orderItemId"]: i["fulfillment"]["quantityFulfilled"] for i in shipped["orderItems"]}
+        assert _items_of(conn, order_id) == {item: (qty, None) for item, qty in shipped_items.items()}
+        stored_hash = conn.execute(sa.select(t.fct_orders.c.items_sha256)).scalar_one()
+    assert stored_hash == map_order(shipped, "acme-na").order["items_sha256"]
+
+
+def test_items_loaded_without_a_hash_are_rewritten_once(warehouse_url):
+    # rows loaded before migration 0008 have no items hash: the order's next new version rewrites its items
+    engine = create_warehouse_engine(warehouse_url)
+    first = order_payload(6)
+    order_id = first["orderId"]
+
+    def load_version_of(day: int) -> set[str | None]:
+        with engine.begin() as conn:
+            _mark_items(conn, order_id)
+        newer = order_payload(6, updated=datetime(2026, 11, day, tzinfo=UTC))
+        with engine.begin() as conn:
+            assert load_orders(conn, [map_order(newer, "acme-na")], NOW).updated == 1
+        with engine.connect() as conn:
+            return {category for _, category in _items_of(conn, order_id).values()}
+
+    with engine.begin() as conn:
+        load_orders(conn, [map_order(first, "acme-na")], NOW)
+        conn.execute(sa.update(t.fct_orders).values(items_sha256=None))
+    assert load_version_of(2) == {None}  # rewritten
+    assert load_version_of(3) == {"marked"}  # the hash is stored now: left alone
+
+
 def test_an_older_version_never_overwrites_a_newer_one(warehouse_url):
     engine = create_warehouse_engine(warehouse_url)
     newer = order_payload(2, status="SHIPPED", updated=datetime(2026, 11, 3, tzinfo=UTC))

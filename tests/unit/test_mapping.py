@@ -256,7 +256,9 @@ def test_maps_every_column(payload: dict, order: dict, items: list[dict], buyer:
 
     assert isinstance(rows, OrderRows)
     assert rows.amazon_order_id == order["amazon_order_id"]
-    assert rows.order == {**order, "payload_sha256": payload_sha256(payload)}
+    # items_sha256's own rules: test_items_hash_changes_with_the_item_rows_only
+    items_sha256 = rows.order["items_sha256"]
+    assert rows.order == {**order, "payload_sha256": payload_sha256(payload), "items_sha256": items_sha256}
     common = {
         "amazon_order_id": order["amazon_order_id"],
         "account_id": ACCOUNT,
@@ -454,6 +456,30 @@ def test_payload_hash_is_stable_under_key_order() -> None:
     assert payload_sha256(SEARCH_EXAMPLE) == payload_sha256(reordered) == payload_sha256(reversed_keys)
     assert payload_sha256(SEARCH_EXAMPLE) != payload_sha256(variant(SEARCH_EXAMPLE, _exchange))
     assert len(payload_sha256(SEARCH_EXAMPLE)) == 64
+
+
+def _ship_first_item_again(p: dict) -> None:
+    p["orderItems"][0]["fulfillment"]["quantityFulfilled"] += 1
+
+
+def _new_status_and_time(p: dict) -> None:
+    p["fulfillment"]["fulfillmentStatus"] = "DELIVERED"
+    p["lastUpdatedTime"] = "2025-01-10T00:00:00Z"
+
+
+def test_items_hash_changes_with_the_item_rows_only() -> None:
+    def items_hash(payload: dict) -> str:
+        return map_order(payload, ACCOUNT).order["items_sha256"]
+
+    same_items = [variant(SEARCH_EXAMPLE, change) for change in (_new_status_and_time, _exchange, _delivered)]
+    assert {items_hash(p) for p in same_items} == {items_hash(SEARCH_EXAMPLE)}
+    assert items_hash(_reverse_keys(SEARCH_EXAMPLE)) == items_hash(SEARCH_EXAMPLE)
+    assert items_hash(variant(SEARCH_EXAMPLE, _ship_first_item_again)) != items_hash(SEARCH_EXAMPLE)
+    one_item = variant(SEARCH_EXAMPLE, lambda p: p["orderItems"].pop())
+    assert items_hash(one_item) != items_hash(SEARCH_EXAMPLE)
+    # the rows carry the account: the same order under another account is another set of rows
+    assert map_order(SEARCH_EXAMPLE, "acme-eu").order["items_sha256"] != items_hash(SEARCH_EXAMPLE)
+    assert len(items_hash(SEARCH_EXAMPLE)) == 64
 
 
 def _reverse_keys(value):
