@@ -43,8 +43,8 @@ class OrderRows:
     payload_json: str = ""  # the payload's canonical JSON text, made once for the hash and reused by COPY
 
 
-def canonical_json(payload: dict) -> str:
-    """A payload's canonical JSON: sorted keys, no spaces, so key order does not change its hash."""
+def canonical_json(payload: dict | list) -> str:
+    """A payload's (or rows') canonical JSON: sorted keys, no spaces, so key order does not change its hash."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -165,7 +165,7 @@ def map_order(payload: dict, account_id: str) -> OrderRows:
         for index, item in enumerate(order.order_items)
     ]
     # a new version of an order whose item rows hash the same keeps the stored ones (most status moves)
-    order_row["items_sha256"] = _sha256(json.dumps(items, separators=(",", ":"), ensure_ascii=False))
+    order_row["items_sha256"] = _sha256(canonical_json(items))
     raw_row = {
         "amazon_order_id": order.order_id,
         "account_id": account_id,
